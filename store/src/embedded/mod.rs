@@ -200,7 +200,10 @@ fn open_error(path: &Path, e: redb::DatabaseError) -> StoreError {
         redb::DatabaseError::DatabaseAlreadyOpen => {
             StoreError::Unavailable(format!("{} is in use by another process", path.display()))
         }
-        redb::DatabaseError::Storage(redb::StorageError::Io(io)) => {
+        // redb reports a file that is not a database as invalid data.
+        redb::DatabaseError::Storage(redb::StorageError::Io(io))
+            if io.kind() != std::io::ErrorKind::InvalidData =>
+        {
             StoreError::Unavailable(format!("cannot open {}: {io}", path.display()))
         }
         other => StoreError::Corrupt(format!("cannot open {}: {other}", path.display())),
