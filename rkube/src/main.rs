@@ -1,1 +1,47 @@
-fn main() {}
+//! `rkube`: every rkube component behind one binary, `rkube <component>`. Thin wiring only: the
+//! components live in their own crates.
+
+use clap::{Parser, Subcommand};
+
+mod logging;
+mod store_cmd;
+
+#[derive(Parser, Debug)]
+#[command(name = "rkube", version, about = "A Kubernetes-compatible cluster in one binary")]
+struct Cli {
+    /// Log format; the level comes from RUST_LOG (default: info).
+    #[arg(long, global = true, value_enum, default_value_t = logging::Format::Text)]
+    log_format: logging::Format,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Inspect or compact the cluster's store (like etcdctl): keys, values, revisions.
+    Store(store_cmd::StoreArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    logging::init(cli.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("rkube: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Store(args) => store_cmd::run(args).await,
+        }
+    });
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rkube: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

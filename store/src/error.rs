@@ -15,24 +15,14 @@ pub enum StoreError {
     /// A compare-and-swap did not match. `current` is the key's version now (so a caller can
     /// retry without another read); `None` when the key no longer exists.
     #[error("key {key:?} was modified: expected mod_revision {expected}, found {}", current.as_ref().map_or(0, |kv| kv.mod_revision))]
-    Conflict {
-        key: String,
-        expected: Revision,
-        current: Option<Box<KeyValue>>,
-    },
+    Conflict { key: String, expected: Revision, current: Option<Box<KeyValue>> },
 
     /// The requested revision is older than the compacted one.
     #[error("required revision {requested} has been compacted (compacted revision {compacted})")]
-    Compacted {
-        requested: Revision,
-        compacted: Revision,
-    },
+    Compacted { requested: Revision, compacted: Revision },
 
     #[error("required revision {requested} is a future revision (current revision {current})")]
-    FutureRevision {
-        requested: Revision,
-        current: Revision,
-    },
+    FutureRevision { requested: Revision, current: Revision },
 
     #[error("request of {size} bytes is too large (limit {limit} bytes)")]
     TooLarge { size: usize, limit: usize },

@@ -10,18 +10,20 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use etcd_client::{
-    Client, CompactionOptions, Compare, CompareOp, ConnectOptions, DeleteOptions, EventType,
-    GetOptions, Txn, TxnOp, TxnOpResponse, WatchOptions,
+    Client, CompactionOptions, Compare, CompareOp, ConnectOptions, DeleteOptions, EventType, GetOptions, KvClient, Txn,
+    TxnOp, TxnOpResponse, WatchClient, WatchOptions,
 };
 use futures::StreamExt;
 
 use crate::{
-    Event, EventKind, KeyValue, RangeRequest, RangeResponse, Result, Revision, Store, StoreError,
-    StoreStatus, WatchRequest, WatchStream, check_size, prefix_end,
+    Event, EventKind, KeyValue, RangeRequest, RangeResponse, Result, Revision, Store, StoreError, StoreStatus,
+    WatchRequest, WatchStream, check_size, prefix_end,
 };
 
 pub struct EtcdStore {
     client: Client,
+    kv: KvClient,
+    watch: WatchClient,
     /// The highest compaction this client has seen (etcd's range errors do not carry it).
     compacted: Arc<AtomicI64>,
 }
@@ -30,27 +32,22 @@ impl EtcdStore {
     /// Connects to the cluster and checks that it answers.
     pub async fn connect(endpoints: &[String]) -> Result<Self> {
         if endpoints.is_empty() {
-            return Err(StoreError::InvalidArgument(
-                "no etcd endpoints given".into(),
-            ));
+            return Err(StoreError::InvalidArgument("no etcd endpoints given".into()));
         }
         let options = ConnectOptions::new()
             .with_connect_timeout(Duration::from_secs(5))
             .with_keep_alive(Duration::from_secs(10), Duration::from_secs(5));
         let mut client = Client::connect(endpoints, Some(options))
             .await
-            .map_err(|e| {
-                StoreError::Unavailable(format!("cannot connect to etcd at {endpoints:?}: {e}"))
-            })?;
-        let status = client
-            .status()
-            .await
-            .map_err(|e| StoreError::Unavailable(format!("etcd at {endpoints:?}: {e}")))?;
+            .map_err(|e| StoreError::Unavailable(format!("cannot connect to etcd at {endpoints:?}: {e}")))?;
+        let status =
+            client.status().await.map_err(|e| StoreError::Unavailable(format!("etcd at {endpoints:?}: {e}")))?;
         tracing::info!(?endpoints, version = status.version(), "connected to etcd");
-        Ok(Self {
-            client,
-            compacted: Arc::new(AtomicI64::new(0)),
-        })
+        // Lists of many objects exceed gRPC's default 4 MiB message limit; kube-apiserver lifts
+        // it the same way.
+        let kv = client.kv_client().max_decoding_message_size(usize::MAX).max_encoding_message_size(usize::MAX);
+        let watch = client.watch_client().max_decoding_message_size(usize::MAX);
+        Ok(Self { client, kv, watch, compacted: Arc::new(AtomicI64::new(0)) })
     }
 
     fn error(&self, e: etcd_client::Error, requested: Revision) -> StoreError {
@@ -58,11 +55,8 @@ impl EtcdStore {
     }
 
     async fn current_revision(&self) -> Revision {
-        let mut client = self.client.clone();
-        match client
-            .get("\0", Some(GetOptions::new().with_count_only()))
-            .await
-        {
+        let mut kv = self.kv.clone();
+        match kv.get("\0", Some(GetOptions::new().with_count_only())).await {
             Ok(resp) => resp.header().map_or(0, |h| h.revision()),
             Err(_) => 0,
         }
@@ -71,10 +65,9 @@ impl EtcdStore {
     /// Refines an etcd error that only names its kind with the revisions involved.
     async fn refine(&self, e: StoreError) -> StoreError {
         match e {
-            StoreError::FutureRevision { requested, .. } => StoreError::FutureRevision {
-                requested,
-                current: self.current_revision().await,
-            },
+            StoreError::FutureRevision { requested, .. } => {
+                StoreError::FutureRevision { requested, current: self.current_revision().await }
+            }
             other => other,
         }
     }
@@ -87,31 +80,21 @@ impl EtcdStore {
         compare: Compare,
         then: TxnOp,
     ) -> Result<std::result::Result<(Revision, Option<KeyValue>), Option<KeyValue>>> {
-        let txn = Txn::new()
-            .when([compare])
-            .and_then([then])
-            .or_else([TxnOp::get(key, None)]);
-        let mut client = self.client.clone();
-        let resp = client.txn(txn).await.map_err(|e| self.error(e, 0))?;
+        let txn = Txn::new().when([compare]).and_then([then]).or_else([TxnOp::get(key, None)]);
+        let mut kv = self.kv.clone();
+        let resp = kv.txn(txn).await.map_err(|e| self.error(e, 0))?;
         let revision = resp.header().map_or(0, |h| h.revision());
         let mut responses = resp.op_responses();
         let first = responses.pop();
         if resp.succeeded() {
             let prev = match first {
-                Some(TxnOpResponse::Delete(mut d)) => d
-                    .take_prev_kvs()
-                    .into_iter()
-                    .next()
-                    .map(convert)
-                    .transpose()?,
+                Some(TxnOpResponse::Delete(mut d)) => d.take_prev_kvs().into_iter().next().map(convert).transpose()?,
                 _ => None,
             };
             Ok(Ok((revision, prev)))
         } else {
             let current = match first {
-                Some(TxnOpResponse::Get(mut g)) => {
-                    g.take_kvs().into_iter().next().map(convert).transpose()?
-                }
+                Some(TxnOpResponse::Get(mut g)) => g.take_kvs().into_iter().next().map(convert).transpose()?,
                 _ => None,
             };
             Ok(Err(current))
@@ -124,20 +107,11 @@ fn map_error(e: etcd_client::Error, requested: Revision, compacted: Revision) ->
         etcd_client::Error::GRpcStatus(status) => {
             let message = status.message();
             if message.contains("required revision has been compacted") {
-                StoreError::Compacted {
-                    requested,
-                    compacted,
-                }
+                StoreError::Compacted { requested, compacted }
             } else if message.contains("required revision is a future revision") {
-                StoreError::FutureRevision {
-                    requested,
-                    current: 0,
-                }
+                StoreError::FutureRevision { requested, current: 0 }
             } else if message.contains("request is too large") {
-                StoreError::TooLarge {
-                    size: 0,
-                    limit: crate::MAX_REQUEST_BYTES,
-                }
+                StoreError::TooLarge { size: 0, limit: crate::MAX_REQUEST_BYTES }
             } else {
                 StoreError::Unavailable(format!("etcd: {message} ({:?})", status.code()))
             }
@@ -147,54 +121,29 @@ fn map_error(e: etcd_client::Error, requested: Revision, compacted: Revision) ->
 }
 
 fn convert(kv: etcd_client::KeyValue) -> Result<KeyValue> {
-    let (create_revision, mod_revision, version) =
-        (kv.create_revision(), kv.mod_revision(), kv.version());
+    let (create_revision, mod_revision, version) = (kv.create_revision(), kv.mod_revision(), kv.version());
     let (key, value) = kv.into_key_value();
-    let key = String::from_utf8(key)
-        .map_err(|_| StoreError::Corrupt("etcd returned a key that is not UTF-8".into()))?;
-    Ok(KeyValue {
-        key: Arc::from(key),
-        value: Bytes::from(value),
-        create_revision,
-        mod_revision,
-        version,
-    })
+    let key =
+        String::from_utf8(key).map_err(|_| StoreError::Corrupt("etcd returned a key that is not UTF-8".into()))?;
+    Ok(KeyValue { key: Arc::from(key), value: Bytes::from(value), create_revision, mod_revision, version })
 }
 
 fn range_options(prefix: &str) -> GetOptions {
     let end = prefix_end(prefix.as_bytes());
     // An empty end means "no upper bound": etcd spells that range_end = "\0".
-    if end.is_empty() {
-        GetOptions::new().with_from_key()
-    } else {
-        GetOptions::new().with_range(end)
-    }
+    if end.is_empty() { GetOptions::new().with_from_key() } else { GetOptions::new().with_range(end) }
 }
 
 #[async_trait]
 impl Store for EtcdStore {
     async fn get(&self, key: &str, revision: Revision) -> Result<(Option<KeyValue>, Revision)> {
-        let mut client = self.client.clone();
-        let mut resp = match client
-            .get(key, Some(GetOptions::new().with_revision(revision)))
-            .await
-        {
+        let mut kv = self.kv.clone();
+        let mut resp = match kv.get(key, Some(GetOptions::new().with_revision(revision))).await {
             Ok(resp) => resp,
             Err(e) => return Err(self.refine(self.error(e, revision)).await),
         };
-        let at = if revision > 0 {
-            revision
-        } else {
-            resp.header().map_or(0, |h| h.revision())
-        };
-        Ok((
-            resp.take_kvs()
-                .into_iter()
-                .next()
-                .map(convert)
-                .transpose()?,
-            at,
-        ))
+        let at = if revision > 0 { revision } else { resp.header().map_or(0, |h| h.revision()) };
+        Ok((resp.take_kvs().into_iter().next().map(convert).transpose()?, at))
     }
 
     async fn range(&self, req: RangeRequest) -> Result<RangeResponse> {
@@ -208,63 +157,36 @@ impl Store for EtcdStore {
             Some(start) => start.clone(),
             None => req.prefix.clone(),
         };
-        let options = range_options(&req.prefix)
-            .with_limit(req.limit as i64)
-            .with_revision(req.revision);
-        let mut client = self.client.clone();
-        let mut resp = match client.get(start, Some(options)).await {
+        let options = range_options(&req.prefix).with_limit(req.limit as i64).with_revision(req.revision);
+        let mut kv = self.kv.clone();
+        let mut resp = match kv.get(start, Some(options)).await {
             Ok(resp) => resp,
             Err(e) => return Err(self.refine(self.error(e, req.revision)).await),
         };
-        let revision = if req.revision > 0 {
-            req.revision
-        } else {
-            resp.header().map_or(0, |h| h.revision())
-        };
+        let revision = if req.revision > 0 { req.revision } else { resp.header().map_or(0, |h| h.revision()) };
         let (more, count) = (resp.more(), resp.count());
-        let kvs = resp
-            .take_kvs()
-            .into_iter()
-            .map(convert)
-            .collect::<Result<Vec<_>>>()?;
-        Ok(RangeResponse {
-            kvs,
-            more,
-            count,
-            revision,
-        })
+        let kvs = resp.take_kvs().into_iter().map(convert).collect::<Result<Vec<_>>>()?;
+        Ok(RangeResponse { kvs, more, count, revision })
     }
 
     async fn create(&self, key: &str, value: Bytes) -> Result<Revision> {
         check_size(key, &value)?;
         let compare = Compare::create_revision(key, CompareOp::Equal, 0);
-        match self
-            .cas(key, compare, TxnOp::put(key, value.to_vec(), None))
-            .await?
-        {
+        match self.cas(key, compare, TxnOp::put(key, value.to_vec(), None)).await? {
             Ok((revision, _)) => Ok(revision),
-            Err(_) => Err(StoreError::AlreadyExists {
-                key: key.to_owned(),
-            }),
+            Err(_) => Err(StoreError::AlreadyExists { key: key.to_owned() }),
         }
     }
 
     async fn update(&self, key: &str, value: Bytes, expected: Revision) -> Result<Revision> {
         check_size(key, &value)?;
         let compare = Compare::mod_revision(key, CompareOp::Equal, expected);
-        match self
-            .cas(key, compare, TxnOp::put(key, value.to_vec(), None))
-            .await?
-        {
+        match self.cas(key, compare, TxnOp::put(key, value.to_vec(), None)).await? {
             Ok((revision, _)) => Ok(revision),
-            Err(None) => Err(StoreError::NotFound {
-                key: key.to_owned(),
-            }),
-            Err(Some(current)) => Err(StoreError::Conflict {
-                key: key.to_owned(),
-                expected,
-                current: Some(Box::new(current)),
-            }),
+            Err(None) => Err(StoreError::NotFound { key: key.to_owned() }),
+            Err(Some(current)) => {
+                Err(StoreError::Conflict { key: key.to_owned(), expected, current: Some(Box::new(current)) })
+            }
         }
     }
 
@@ -273,19 +195,10 @@ impl Store for EtcdStore {
             Some(expected) => Compare::mod_revision(key, CompareOp::Equal, expected),
             None => Compare::create_revision(key, CompareOp::Greater, 0),
         };
-        match self
-            .cas(
-                key,
-                compare,
-                TxnOp::delete(key, Some(DeleteOptions::new().with_prev_key())),
-            )
-            .await?
-        {
+        match self.cas(key, compare, TxnOp::delete(key, Some(DeleteOptions::new().with_prev_key()))).await? {
             Ok((revision, Some(prev))) => Ok((revision, prev)),
             // Deleted by someone else between compare and delete cannot happen inside a txn.
-            Ok((_, None)) | Err(None) => Err(StoreError::NotFound {
-                key: key.to_owned(),
-            }),
+            Ok((_, None)) | Err(None) => Err(StoreError::NotFound { key: key.to_owned() }),
             Err(Some(current)) => Err(StoreError::Conflict {
                 key: key.to_owned(),
                 expected: expected.unwrap_or(0),
@@ -295,28 +208,17 @@ impl Store for EtcdStore {
     }
 
     async fn watch(&self, req: WatchRequest) -> Result<WatchStream> {
-        let mut options = WatchOptions::new()
-            .with_start_revision(req.start_revision)
-            .with_prev_key();
+        let mut options = WatchOptions::new().with_start_revision(req.start_revision).with_prev_key();
         if req.prefix {
             let end = prefix_end(req.key.as_bytes());
-            options = if end.is_empty() {
-                options.with_from_key()
-            } else {
-                options.with_range(end)
-            };
+            options = if end.is_empty() { options.with_from_key() } else { options.with_range(end) };
         }
-        let mut client = self.client.clone();
-        let mut stream = client
-            .watch(req.key.as_str(), Some(options))
-            .await
-            .map_err(|e| self.error(e, req.start_revision))?;
+        let mut watch = self.watch.clone();
+        let mut stream =
+            watch.watch(req.key.as_str(), Some(options)).await.map_err(|e| self.error(e, req.start_revision))?;
         // etcd confirms the watch (or refuses a compacted start) in its first response: wait for
         // it, so that the watch is in place when this returns, as with the embedded store.
-        let first = stream
-            .message()
-            .await
-            .map_err(|e| self.error(e, req.start_revision))?;
+        let first = stream.message().await.map_err(|e| self.error(e, req.start_revision))?;
         let mut pending = VecDeque::new();
         match first {
             None => return Err(StoreError::Unavailable("etcd closed the watch".into())),
@@ -330,46 +232,41 @@ impl Store for EtcdStore {
         let compacted = self.compacted.clone();
         let start = req.start_revision;
         let state = (stream, pending, false);
-        Ok(
-            futures::stream::unfold(state, move |(mut stream, mut pending, mut done)| {
-                let compacted = compacted.clone();
-                async move {
-                    loop {
-                        if let Some(event) = pending.pop_front() {
-                            return Some((Ok(event), (stream, pending, done)));
-                        }
-                        if done {
-                            return None;
-                        }
-                        let failure = match stream.message().await {
-                            Ok(Some(resp)) => match watch_failure(&resp, start, &compacted) {
-                                Some(e) => e,
-                                None => match events(&resp) {
-                                    Ok(events) => {
-                                        pending.extend(events);
-                                        continue;
-                                    }
-                                    Err(e) => e,
-                                },
-                            },
-                            Ok(None) => StoreError::Unavailable("etcd closed the watch".into()),
-                            Err(e) => map_error(e, start, compacted.load(Ordering::Relaxed)),
-                        };
-                        done = true;
-                        return Some((Err(failure), (stream, pending, done)));
+        Ok(futures::stream::unfold(state, move |(mut stream, mut pending, mut done)| {
+            let compacted = compacted.clone();
+            async move {
+                loop {
+                    if let Some(event) = pending.pop_front() {
+                        return Some((Ok(event), (stream, pending, done)));
                     }
+                    if done {
+                        return None;
+                    }
+                    let failure = match stream.message().await {
+                        Ok(Some(resp)) => match watch_failure(&resp, start, &compacted) {
+                            Some(e) => e,
+                            None => match events(&resp) {
+                                Ok(events) => {
+                                    pending.extend(events);
+                                    continue;
+                                }
+                                Err(e) => e,
+                            },
+                        },
+                        Ok(None) => StoreError::Unavailable("etcd closed the watch".into()),
+                        Err(e) => map_error(e, start, compacted.load(Ordering::Relaxed)),
+                    };
+                    done = true;
+                    return Some((Err(failure), (stream, pending, done)));
                 }
-            })
-            .boxed(),
-        )
+            }
+        })
+        .boxed())
     }
 
     async fn compact(&self, revision: Revision) -> Result<()> {
-        let mut client = self.client.clone();
-        match client
-            .compact(revision, Some(CompactionOptions::new().with_physical()))
-            .await
-        {
+        let mut kv = self.kv.clone();
+        match kv.compact(revision, Some(CompactionOptions::new().with_physical())).await {
             Ok(_) => {
                 self.compacted.fetch_max(revision, Ordering::Relaxed);
                 Ok(())
@@ -389,23 +286,13 @@ impl Store for EtcdStore {
     }
 }
 
-fn watch_failure(
-    resp: &etcd_client::WatchResponse,
-    start: Revision,
-    compacted: &AtomicI64,
-) -> Option<StoreError> {
+fn watch_failure(resp: &etcd_client::WatchResponse, start: Revision, compacted: &AtomicI64) -> Option<StoreError> {
     if resp.compact_revision() > 0 {
         compacted.fetch_max(resp.compact_revision(), Ordering::Relaxed);
-        return Some(StoreError::Compacted {
-            requested: start,
-            compacted: resp.compact_revision(),
-        });
+        return Some(StoreError::Compacted { requested: start, compacted: resp.compact_revision() });
     }
     if resp.canceled() {
-        return Some(StoreError::Unavailable(format!(
-            "etcd cancelled the watch: {}",
-            resp.cancel_reason()
-        )));
+        return Some(StoreError::Unavailable(format!("etcd cancelled the watch: {}", resp.cancel_reason())));
     }
     None
 }

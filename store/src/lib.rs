@@ -85,10 +85,7 @@ pub struct RangeRequest {
 
 impl RangeRequest {
     pub fn prefix(prefix: impl Into<String>) -> Self {
-        Self {
-            prefix: prefix.into(),
-            ..Self::default()
-        }
+        Self { prefix: prefix.into(), ..Self::default() }
     }
     pub fn start(mut self, start: impl Into<String>) -> Self {
         self.start = Some(start.into());
@@ -128,29 +125,17 @@ pub struct WatchRequest {
 
 impl WatchRequest {
     pub fn prefix(prefix: impl Into<String>) -> Self {
-        Self {
-            key: prefix.into(),
-            prefix: true,
-            start_revision: 0,
-        }
+        Self { key: prefix.into(), prefix: true, start_revision: 0 }
     }
     pub fn key(key: impl Into<String>) -> Self {
-        Self {
-            key: key.into(),
-            prefix: false,
-            start_revision: 0,
-        }
+        Self { key: key.into(), prefix: false, start_revision: 0 }
     }
     pub fn from_revision(mut self, revision: Revision) -> Self {
         self.start_revision = revision;
         self
     }
     pub(crate) fn matches(&self, key: &str) -> bool {
-        if self.prefix {
-            key.starts_with(&self.key)
-        } else {
-            key == self.key
-        }
+        if self.prefix { key.starts_with(&self.key) } else { key == self.key }
     }
 }
 
@@ -217,10 +202,7 @@ pub fn prefix_end(prefix: &[u8]) -> Vec<u8> {
 pub(crate) fn check_size(key: &str, value: &[u8]) -> Result<()> {
     let size = key.len() + value.len();
     if size > MAX_REQUEST_BYTES {
-        return Err(StoreError::TooLarge {
-            size,
-            limit: MAX_REQUEST_BYTES,
-        });
+        return Err(StoreError::TooLarge { size, limit: MAX_REQUEST_BYTES });
     }
     Ok(())
 }
@@ -250,13 +232,8 @@ mod tests {
 
     #[test]
     fn prefix_end_increments_the_last_byte_below_ff() {
-        let cases: &[(&[u8], &[u8])] = &[
-            (b"/registry/pods/", b"/registry/pods0"),
-            (b"a", b"b"),
-            (b"a\xff", b"b"),
-            (b"\xff\xff", b""),
-            (b"", b""),
-        ];
+        let cases: &[(&[u8], &[u8])] =
+            &[(b"/registry/pods/", b"/registry/pods0"), (b"a", b"b"), (b"a\xff", b"b"), (b"\xff\xff", b""), (b"", b"")];
         for (prefix, end) in cases {
             assert_eq!(prefix_end(prefix), end.to_vec(), "prefix {prefix:?}");
         }

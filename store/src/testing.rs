@@ -1,6 +1,7 @@
 //! Helpers for tests and benchmarks: a throw-away etcd server on loopback ports.
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,7 +25,8 @@ impl EtcdServer {
         let endpoint = format!("http://127.0.0.1:{client}");
         let peer_url = format!("http://127.0.0.1:{peer}");
         std::fs::create_dir_all(data_dir).map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        let child = Command::new(&binary)
+        let mut command = Command::new(&binary);
+        command
             .arg("--name=rkube-test")
             .arg(format!("--data-dir={}", data_dir.join("etcd").display()))
             .arg(format!("--listen-client-urls={endpoint}"))
@@ -35,24 +37,29 @@ impl EtcdServer {
             .arg("--logger=zap")
             .arg("--log-level=error")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| {
-                StoreError::Unavailable(format!(
-                    "cannot run {binary:?} ({e}); install Debian's etcd-server or set ETCD_BIN"
-                ))
-            })?;
-        let mut server = Self {
-            child,
-            endpoint,
-            data_dir: data_dir.to_path_buf(),
-        };
+            .stderr(Stdio::inherit());
+        // If this process dies without running Drop (a test killed on timeout), take etcd along.
+        // (The signal follows the spawning thread: an async runtime worker, which lives as long
+        // as the runtime the server is used from.)
+        // SAFETY: prctl is async-signal-safe and the closure touches no other state.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let child = command.spawn().map_err(|e| {
+            StoreError::Unavailable(format!(
+                "cannot run {binary:?} ({e}); install Debian's etcd-server or set ETCD_BIN"
+            ))
+        })?;
+        let mut server = Self { child, endpoint, data_dir: data_dir.to_path_buf() };
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Ok(Some(status)) = server.child.try_wait() {
-                return Err(StoreError::Unavailable(format!(
-                    "etcd exited at start: {status}"
-                )));
+                return Err(StoreError::Unavailable(format!("etcd exited at start: {status}")));
             }
             match EtcdStore::connect(std::slice::from_ref(&server.endpoint)).await {
                 Ok(_) => return Ok(server),
@@ -80,10 +87,6 @@ impl Drop for EtcdServer {
 }
 
 fn free_port() -> Result<u16> {
-    let listener =
-        TcpListener::bind("127.0.0.1:0").map_err(|e| StoreError::Unavailable(e.to_string()))?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| StoreError::Unavailable(e.to_string()))
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    listener.local_addr().map(|a| a.port()).map_err(|e| StoreError::Unavailable(e.to_string()))
 }

@@ -29,11 +29,7 @@ fn spawn_watcher(s: Arc<dyn Store>, first: i64) -> tokio::task::JoinHandle<()> {
                 .unwrap_or_else(|_| panic!("stalled at revision {expected}"))
                 .expect("stream ended early")
                 .expect("watch error");
-            assert_eq!(
-                e.revision(),
-                expected,
-                "lost, duplicated or reordered event"
-            );
+            assert_eq!(e.revision(), expected, "lost, duplicated or reordered event");
             assert_eq!((e.kind, e.kv.version), (EventKind::Put, 1));
             assert!(e.kv.key.starts_with("/fan/"));
             expected += 1;
@@ -43,9 +39,7 @@ fn spawn_watcher(s: Arc<dyn Store>, first: i64) -> tokio::task::JoinHandle<()> {
 
 async fn hundred_watchers_each_receive_all_events_in_order(s: Arc<dyn Store>) {
     let first = s.status().await.unwrap().revision + 1;
-    let mut watchers: Vec<_> = (0..WATCHERS / 2)
-        .map(|_| spawn_watcher(s.clone(), first))
-        .collect();
+    let mut watchers: Vec<_> = (0..WATCHERS / 2).map(|_| spawn_watcher(s.clone(), first)).collect();
     let write = |half: i64| {
         let writers: Vec<_> = (0..WRITERS)
             .map(|t| {
@@ -53,12 +47,9 @@ async fn hundred_watchers_each_receive_all_events_in_order(s: Arc<dyn Store>) {
                 tokio::spawn(async move {
                     let per_writer = EVENTS / 2 / WRITERS + i64::from(t < (EVENTS / 2) % WRITERS);
                     for i in 0..per_writer {
-                        s.create(
-                            &format!("/fan/{half}/{t}/{i}"),
-                            Bytes::from_static(b"0123456789abcdef"),
-                        )
-                        .await
-                        .unwrap();
+                        s.create(&format!("/fan/{half}/{t}/{i}"), Bytes::from_static(b"0123456789abcdef"))
+                            .await
+                            .unwrap();
                     }
                 })
             })

@@ -1,18 +1,24 @@
 //! The embedded backend: single node, durable, the default.
 //!
-//! Three layers, each with one job (in the spirit of etcd's mvcc package):
-//! - [`mvcc`]: table layout over redb, revisions, reads at a revision, compaction;
+//! Layers with one job each, in the spirit of etcd's mvcc package:
+//! - [`mvcc`]: the redb tables (an append-only history of every write, and metadata), record
+//!   encoding, reads of stored versions;
+//! - [`index`]: the in-memory key index (which revision of which key a read needs), rebuilt
+//!   from history at start-up;
 //! - [`writer`]: one thread that owns redb's write transaction and turns concurrent client
-//!   writes into group commits (one fsync for many writes);
+//!   writes into group commits (one fsync for many writes), and runs compaction in chunks;
 //! - [`watch`]: live fan-out of committed events, with catch-up from the history table for
 //!   watchers that start in the past or fall behind.
 //!
 //! A write is acknowledged only after the redb commit that holds it returned with
 //! `Durability::Immediate`, i.e. after fsync.
+//!
+//! Lock order: a reader takes the index lock, starts its redb read transaction, then releases
+//! the lock. Compaction removes revisions from the index before it deletes their records, so a
+//! record the index handed out is always in the reader's snapshot.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -20,15 +26,17 @@ use redb::{Database, ReadableDatabase, ReadableTableMetadata};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::{
-    Event, KeyValue, RangeRequest, RangeResponse, Result, Revision, Store, StoreError, StoreStatus,
-    WatchRequest, WatchStream, check_size,
+    Event, KeyValue, RangeRequest, RangeResponse, Result, Revision, Store, StoreError, StoreStatus, WatchRequest,
+    WatchStream, check_size,
 };
 
+mod index;
 mod mvcc;
 mod watch;
 mod writer;
 
-use mvcc::{HISTORY, LATEST, META, unavailable};
+use index::Index;
+use mvcc::{HISTORY, unavailable};
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "store.redb";
@@ -47,11 +55,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self {
-            cache_bytes: 256 << 20,
-            max_batch: 1024,
-            watch_buffer: 1024,
-        }
+        Self { cache_bytes: 256 << 20, max_batch: 1024, watch_buffer: 1024 }
     }
 }
 
@@ -59,56 +63,50 @@ impl Default for Options {
 struct Shared {
     db: Database,
     path: PathBuf,
-    /// Last committed revision.
-    revision: AtomicU64,
-    /// Reads and watches below this revision are refused.
-    compact_revision: AtomicU64,
+    index: RwLock<Index>,
 }
 
 impl Shared {
-    /// Runs a read-only closure against a consistent snapshot, off the async threads.
+    // Index updates are appends done after the commit they describe, so a panic elsewhere
+    // cannot leave it describing something uncommitted: a poisoned lock is still usable.
+    fn index(&self) -> RwLockReadGuard<'_, Index> {
+        self.index.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn index_mut(&self) -> RwLockWriteGuard<'_, Index> {
+        self.index.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Under the index lock: resolve the read revision and plan the read with the index, then
+    /// start a redb snapshot (still under the lock) that holds every record the plan names.
+    fn snapshot<P>(
+        &self,
+        revision: Revision,
+        plan: impl FnOnce(&Index, u64) -> Result<P>,
+    ) -> Result<(P, u64, redb::ReadOnlyTable<u64, &'static [u8]>)> {
+        let index = self.index();
+        let at = mvcc::resolve_revision(revision, index.revision, index.compact_revision)?;
+        let planned = plan(&index, at)?;
+        let txn = self.db.begin_read().map_err(unavailable)?;
+        drop(index);
+        Ok((planned, at, txn.open_table(HISTORY).map_err(unavailable)?))
+    }
+
+    /// Runs a blocking read off the async threads.
     async fn read<T, F>(self: &Arc<Self>, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Snapshot) -> Result<T> + Send + 'static,
+        F: FnOnce(&Shared) -> Result<T> + Send + 'static,
     {
         let shared = self.clone();
-        tokio::task::spawn_blocking(move || f(&Snapshot::open(&shared.db)?))
+        tokio::task::spawn_blocking(move || f(&shared))
             .await
             .map_err(|e| StoreError::Unavailable(format!("read task failed: {e}")))?
     }
 }
 
-/// One redb read transaction with the tables and the revisions it saw.
-struct Snapshot {
-    latest: redb::ReadOnlyTable<&'static [u8], &'static [u8]>,
-    history: redb::ReadOnlyTable<u64, &'static [u8]>,
-    revision: u64,
-    compact_revision: u64,
-}
-
-impl Snapshot {
-    fn open(db: &Database) -> Result<Self> {
-        let txn = db.begin_read().map_err(unavailable)?;
-        let meta = txn.open_table(META).map_err(unavailable)?;
-        let get = |k: &str| -> Result<u64> {
-            Ok(meta.get(k).map_err(unavailable)?.map_or(0, |g| g.value()))
-        };
-        Ok(Self {
-            revision: get(mvcc::META_REVISION)?,
-            compact_revision: get(mvcc::META_COMPACT)?,
-            latest: txn.open_table(LATEST).map_err(unavailable)?,
-            history: txn.open_table(HISTORY).map_err(unavailable)?,
-        })
-    }
-
-    fn resolve(&self, requested: Revision) -> Result<u64> {
-        mvcc::resolve_revision(requested, self.revision, self.compact_revision)
-    }
-}
-
-/// The embedded, durable store. Cheap to share behind an `Arc`; [`EmbeddedStore::close`] waits
-/// until the database file is released.
+/// The embedded, durable store. Share it behind an `Arc`; [`EmbeddedStore::close`] waits until
+/// the writer has stopped.
 pub struct EmbeddedStore {
     shared: Arc<Shared>,
     /// Each message is the events of one group commit, in revision order. The writer holds the
@@ -130,45 +128,30 @@ impl EmbeddedStore {
     }
 
     fn open_blocking(data_dir: &Path, options: Options) -> Result<Self> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
-            StoreError::Unavailable(format!("cannot create {}: {e}", data_dir.display()))
-        })?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", data_dir.display())))?;
         let path = data_dir.join(DB_FILE);
-        let db = redb::Builder::new()
-            .set_cache_size(options.cache_bytes)
-            .create(&path)
-            .map_err(|e| open_error(&path, e))?;
-        let state = writer::initialize(&db, &path)?;
+        let db =
+            redb::Builder::new().set_cache_size(options.cache_bytes).create(&path).map_err(|e| open_error(&path, e))?;
+        let started = std::time::Instant::now();
+        let (index, unfinished_compaction) = writer::initialize(&db, &path)?;
         tracing::info!(
             path = %path.display(),
-            revision = state.revision,
-            compact_revision = state.compact_revision,
+            revision = index.revision,
+            compact_revision = index.compact_revision,
+            keys = index.live_keys(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
             "embedded store opened"
         );
         let (events, _) = broadcast::channel(options.watch_buffer.max(1));
-        let shared = Arc::new(Shared {
-            db,
-            path,
-            revision: AtomicU64::new(state.revision),
-            compact_revision: AtomicU64::new(state.compact_revision),
-        });
+        let shared = Arc::new(Shared { db, path, index: RwLock::new(index) });
         let (requests, rx) = mpsc::channel(options.max_batch.max(1) * 4);
-        let writer = writer::spawn(
-            shared.clone(),
-            rx,
-            events.clone(),
-            state,
-            options.max_batch.max(1),
-        )?;
-        Ok(Self {
-            shared,
-            events,
-            requests,
-            writer: Some(writer),
-        })
+        let writer =
+            writer::spawn(shared.clone(), rx, events.clone(), unfinished_compaction, options.max_batch.max(1))?;
+        Ok(Self { shared, events, requests, writer: Some(writer) })
     }
 
-    /// Stops the writer and releases the database once every watcher has ended too.
+    /// Stops the writer; the database file is released once every watcher has ended too.
     pub async fn close(mut self) {
         let writer = self.writer.take();
         drop(self);
@@ -181,17 +164,22 @@ impl EmbeddedStore {
         &self.shared.path
     }
 
-    async fn submit<T>(
-        &self,
-        make: impl FnOnce(oneshot::Sender<Result<T>>) -> writer::Request,
-    ) -> Result<T> {
+    /// Live keys and stored history records: how much the store holds, for tools and tests.
+    pub fn sizes(&self) -> Result<(u64, u64)> {
+        let keys = self.shared.index().live_keys() as u64;
+        let txn = self.shared.db.begin_read().map_err(unavailable)?;
+        let records = txn.open_table(HISTORY).map_err(unavailable)?.len().map_err(unavailable)?;
+        Ok((keys, records))
+    }
+
+    async fn submit<T>(&self, make: impl FnOnce(oneshot::Sender<Result<T>>) -> writer::Request) -> Result<T> {
         let (tx, rx) = oneshot::channel();
-        self.requests
-            .send(make(tx))
-            .await
-            .map_err(|_| StoreError::Unavailable("store is closed".into()))?;
-        rx.await
-            .map_err(|_| StoreError::Unavailable("store writer stopped".into()))?
+        self.requests.send(make(tx)).await.map_err(|_| StoreError::Unavailable("store is closed".into()))?;
+        rx.await.map_err(|_| StoreError::Unavailable("store writer stopped".into()))?
+    }
+
+    async fn write(&self, write: mvcc::Write) -> Result<Event> {
+        self.submit(|reply| writer::Request::Write { write, reply }).await
     }
 }
 
@@ -201,9 +189,7 @@ fn open_error(path: &Path, e: redb::DatabaseError) -> StoreError {
             StoreError::Unavailable(format!("{} is in use by another process", path.display()))
         }
         // redb reports a file that is not a database as invalid data.
-        redb::DatabaseError::Storage(redb::StorageError::Io(io))
-            if io.kind() != std::io::ErrorKind::InvalidData =>
-        {
+        redb::DatabaseError::Storage(redb::StorageError::Io(io)) if io.kind() != std::io::ErrorKind::InvalidData => {
             StoreError::Unavailable(format!("cannot open {}: {io}", path.display()))
         }
         other => StoreError::Corrupt(format!("cannot open {}: {other}", path.display())),
@@ -213,61 +199,41 @@ fn open_error(path: &Path, e: redb::DatabaseError) -> StoreError {
 #[async_trait]
 impl Store for EmbeddedStore {
     async fn get(&self, key: &str, revision: Revision) -> Result<(Option<KeyValue>, Revision)> {
-        let key = key.to_owned();
+        let key: Arc<str> = Arc::from(key);
         self.shared
-            .read(move |snap| {
-                let at = snap.resolve(revision)?;
-                Ok((mvcc::get(&snap.latest, &snap.history, &key, at)?, at as i64))
+            .read(move |shared| {
+                let (rev, at, history) = shared.snapshot(revision, |index, at| Ok(index.at(&key, at)))?;
+                Ok((rev.map(|rev| mvcc::load(&history, &key, rev)).transpose()?, at as i64))
             })
             .await
     }
 
     async fn range(&self, req: RangeRequest) -> Result<RangeResponse> {
         self.shared
-            .read(move |snap| {
-                let at = snap.resolve(req.revision)?;
-                mvcc::range(&snap.latest, &snap.history, &req, at, snap.revision)
+            .read(move |shared| {
+                let ((hits, count), at, history) =
+                    shared.snapshot(req.revision, |index, at| mvcc::plan_range(index, &req, at))?;
+                mvcc::load_range(&history, &hits, count, at)
             })
             .await
     }
 
     async fn create(&self, key: &str, value: Bytes) -> Result<Revision> {
         check_size(key, &value)?;
-        let write = mvcc::Write::Create {
-            key: key.to_owned(),
-            value,
-        };
-        self.submit(|reply| writer::Request::Write {
-            write,
-            reply: writer::Reply::Revision(reply),
-        })
-        .await
+        Ok(self.write(mvcc::Write::Create { key: key.to_owned(), value }).await?.revision())
     }
 
     async fn update(&self, key: &str, value: Bytes, expected: Revision) -> Result<Revision> {
         check_size(key, &value)?;
-        let write = mvcc::Write::Update {
-            key: key.to_owned(),
-            value,
-            expected,
-        };
-        self.submit(|reply| writer::Request::Write {
-            write,
-            reply: writer::Reply::Revision(reply),
-        })
-        .await
+        Ok(self.write(mvcc::Write::Update { key: key.to_owned(), value, expected }).await?.revision())
     }
 
     async fn delete(&self, key: &str, expected: Option<Revision>) -> Result<(Revision, KeyValue)> {
-        let write = mvcc::Write::Delete {
-            key: key.to_owned(),
-            expected,
-        };
-        self.submit(|reply| writer::Request::Write {
-            write,
-            reply: writer::Reply::Deleted(reply),
-        })
-        .await
+        let event = self.write(mvcc::Write::Delete { key: key.to_owned(), expected }).await?;
+        match event.prev_kv {
+            Some(prev) => Ok((event.kv.mod_revision, prev)),
+            None => Err(StoreError::Corrupt(format!("delete of {key:?} found no previous version"))),
+        }
     }
 
     async fn watch(&self, req: WatchRequest) -> Result<WatchStream> {
@@ -275,27 +241,16 @@ impl Store for EmbeddedStore {
     }
 
     async fn compact(&self, revision: Revision) -> Result<()> {
-        self.submit(|reply| writer::Request::Compact { revision, reply })
-            .await
+        self.submit(|reply| writer::Request::Compact { revision, reply }).await
     }
 
     async fn status(&self) -> Result<StoreStatus> {
-        let db_size_bytes = std::fs::metadata(&self.shared.path)
-            .map(|m| m.len())
-            .unwrap_or(0);
+        let db_size_bytes = std::fs::metadata(&self.shared.path).map(|m| m.len()).unwrap_or(0);
+        let index = self.shared.index();
         Ok(StoreStatus {
-            revision: self.shared.revision.load(Ordering::Acquire) as i64,
-            compact_revision: self.shared.compact_revision.load(Ordering::Acquire) as i64,
+            revision: index.revision as i64,
+            compact_revision: index.compact_revision as i64,
             db_size_bytes,
         })
     }
-}
-
-/// How many keys and history records a store holds, for `rkube store status` and tests.
-pub fn table_sizes(store: &EmbeddedStore) -> Result<(u64, u64)> {
-    let snap = Snapshot::open(&store.shared.db)?;
-    Ok((
-        snap.latest.len().map_err(unavailable)?,
-        snap.history.len().map_err(unavailable)?,
-    ))
 }

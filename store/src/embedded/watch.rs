@@ -12,9 +12,9 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use futures::StreamExt;
+use redb::ReadableDatabase;
 use tokio::sync::broadcast;
 
 use super::{Shared, mvcc};
@@ -31,37 +31,19 @@ pub(super) fn watch(
     req: WatchRequest,
 ) -> Result<WatchStream> {
     if req.start_revision < 0 {
-        return Err(StoreError::InvalidArgument(format!(
-            "negative start revision {}",
-            req.start_revision
-        )));
+        return Err(StoreError::InvalidArgument(format!("negative start revision {}", req.start_revision)));
     }
-    let committed = shared.revision.load(Ordering::Acquire);
-    let compacted = shared.compact_revision.load(Ordering::Acquire);
-    let next = if req.start_revision == 0 {
-        committed + 1
-    } else {
-        req.start_revision as u64
+    let (committed, compacted) = {
+        let index = shared.index();
+        (index.revision, index.compact_revision)
     };
+    let next = if req.start_revision == 0 { committed + 1 } else { req.start_revision as u64 };
     if next < compacted {
-        return Err(StoreError::Compacted {
-            requested: next as i64,
-            compacted: compacted as i64,
-        });
+        return Err(StoreError::Compacted { requested: next as i64, compacted: compacted as i64 });
     }
-    let watcher = Watcher {
-        shared,
-        req,
-        live,
-        next,
-        catching_up: next <= committed,
-        pending: VecDeque::new(),
-        done: false,
-    };
-    Ok(futures::stream::unfold(watcher, |mut w| async move {
-        w.next_item().await.map(|item| (item, w))
-    })
-    .boxed())
+    let watcher =
+        Watcher { shared, req, live, next, catching_up: next <= committed, pending: VecDeque::new(), done: false };
+    Ok(futures::stream::unfold(watcher, |mut w| async move { w.next_item().await.map(|item| (item, w)) }).boxed())
 }
 
 struct Watcher {
@@ -84,11 +66,7 @@ impl Watcher {
             if self.done {
                 return None;
             }
-            let step = if self.catching_up {
-                self.catch_up().await
-            } else {
-                self.receive().await
-            };
+            let step = if self.catching_up { self.catch_up().await } else { self.receive().await };
             if let Err(e) = step {
                 self.done = true;
                 return Some(Err(e));
@@ -100,22 +78,18 @@ impl Watcher {
         let (req, from) = (self.req.clone(), self.next);
         let (events, next, until) = self
             .shared
-            .read(move |snap| {
-                if from < snap.compact_revision {
-                    return Err(StoreError::Compacted {
-                        requested: from as i64,
-                        compacted: snap.compact_revision as i64,
-                    });
-                }
-                let (events, next) = mvcc::read_history(
-                    &snap.history,
-                    &req,
-                    from,
-                    snap.revision,
-                    CATCH_UP_EVENTS,
-                    CATCH_UP_SCAN,
-                )?;
-                Ok((events, next, snap.revision))
+            .read(move |shared| {
+                let (until, history) = {
+                    let index = shared.index();
+                    if from < index.compact_revision {
+                        let compacted = index.compact_revision as i64;
+                        return Err(StoreError::Compacted { requested: from as i64, compacted });
+                    }
+                    let txn = shared.db.begin_read().map_err(mvcc::unavailable)?;
+                    (index.revision, txn.open_table(mvcc::HISTORY).map_err(mvcc::unavailable)?)
+                };
+                let (events, next) = mvcc::read_history(&history, &req, from, until, CATCH_UP_EVENTS, CATCH_UP_SCAN)?;
+                Ok((events, next, until))
             })
             .await?;
         self.pending.extend(events);
@@ -147,9 +121,7 @@ impl Watcher {
                 self.catching_up = true;
                 Ok(())
             }
-            Err(broadcast::error::RecvError::Closed) => {
-                Err(StoreError::Unavailable("store is closed".into()))
-            }
+            Err(broadcast::error::RecvError::Closed) => Err(StoreError::Unavailable("store is closed".into())),
         }
     }
 }

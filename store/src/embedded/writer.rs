@@ -1,139 +1,96 @@
-//! The writer thread: the only owner of redb's write transaction.
+//! The writer thread: the only owner of redb's write transaction and the only writer of the
+//! key index.
 //!
 //! Clients queue writes on a channel. The thread takes whatever is queued (up to `max_batch`),
-//! applies it in one transaction, commits once (one fsync), and only then publishes the events
-//! and answers every client. While a commit is on disk, new writes pile up in the channel and
-//! form the next group: throughput is not one fsync per write.
+//! applies it in one transaction, commits once (one fsync), then adds the new revisions to the
+//! index, publishes the events and answers every client. While a commit is on disk, new writes
+//! pile up in the channel and form the next group: throughput is not one fsync per write.
 //!
-//! Compaction runs here too, in chunks between write groups, so writers never wait for a whole
-//! compaction.
+//! Compaction runs here too, a chunk of keys at a time between write groups, so writers never
+//! wait for a whole compaction.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 use redb::{Database, ReadableTable, ReadableTableMetadata, TableHandle};
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use super::Shared;
-use super::mvcc::{self, HISTORY, LATEST, META, Write, unavailable};
-use crate::{Event, EventKind, KeyValue, Result, Revision, StoreError};
+use super::index::Index;
+use super::mvcc::{self, HISTORY, META, Write, unavailable};
+use crate::{Event, Result, Revision, StoreError};
 
-/// History records one compaction transaction processes.
-const COMPACTION_CHUNK: usize = 4096;
-
-pub(super) enum Reply {
-    Revision(oneshot::Sender<Result<Revision>>),
-    Deleted(oneshot::Sender<Result<(Revision, KeyValue)>>),
-}
+/// Keys one compaction step examines (and whose dropped records it deletes in one commit).
+const COMPACTION_KEYS: usize = 10_000;
 
 pub(super) enum Request {
-    Write {
-        write: Write,
-        reply: Reply,
-    },
-    Compact {
-        revision: Revision,
-        reply: oneshot::Sender<Result<()>>,
-    },
+    Write { write: Write, reply: oneshot::Sender<Result<Event>> },
+    Compact { revision: Revision, reply: oneshot::Sender<Result<()>> },
 }
 
-/// What the store knows at start-up.
-pub(super) struct State {
-    pub revision: u64,
-    pub compact_revision: u64,
-    /// Compaction finished up to here; a compaction to `compact_revision` resumes from it.
-    pub compact_floor: u64,
-}
-
-/// Creates the tables in a new database, or checks that an existing one is an rkube store of
-/// this format whose revision and history agree.
-pub(super) fn initialize(db: &Database, path: &Path) -> Result<State> {
+/// Opens or creates the tables, checks that they are an rkube store of this format whose
+/// revision and history agree, and rebuilds the key index. Also returns the target of a
+/// compaction that was under way when the store last stopped.
+pub(super) fn initialize(db: &Database, path: &Path) -> Result<(Index, Option<u64>)> {
     let damaged = |what: String| StoreError::Corrupt(format!("{}: {what}", path.display()));
     let txn = db.begin_write().map_err(unavailable)?;
-    let foreign = txn
-        .list_tables()
-        .map_err(unavailable)?
-        .filter(|t| ![META.name(), LATEST.name(), HISTORY.name()].contains(&t.name()))
-        .count();
-    let state = {
+    let foreign =
+        txn.list_tables().map_err(unavailable)?.filter(|t| ![META.name(), HISTORY.name()].contains(&t.name())).count();
+    let get = |meta: &redb::Table<&str, u64>, k: &str| -> Result<Option<u64>> {
+        Ok(meta.get(k).map_err(unavailable)?.map(|g| g.value()))
+    };
+    let (index, unfinished) = {
         let mut meta = txn.open_table(META).map_err(unavailable)?;
-        let latest = txn.open_table(LATEST).map_err(unavailable)?;
         let history = txn.open_table(HISTORY).map_err(unavailable)?;
-        let get = |meta: &redb::Table<&str, u64>, k: &str| -> Result<Option<u64>> {
-            Ok(meta.get(k).map_err(unavailable)?.map(|g| g.value()))
-        };
         match get(&meta, mvcc::META_FORMAT)? {
-            None if foreign > 0
-                || !latest.is_empty().map_err(unavailable)?
-                || !history.is_empty().map_err(unavailable)? =>
-            {
+            None if foreign > 0 || !history.is_empty().map_err(unavailable)? => {
                 return Err(damaged("not an rkube store (no format marker)".into()));
             }
             None => {
-                meta.insert(mvcc::META_FORMAT, mvcc::FORMAT_VERSION)
-                    .map_err(unavailable)?;
-                for k in [
-                    mvcc::META_REVISION,
-                    mvcc::META_COMPACT,
-                    mvcc::META_COMPACT_DONE,
-                ] {
+                meta.insert(mvcc::META_FORMAT, mvcc::FORMAT_VERSION).map_err(unavailable)?;
+                for k in [mvcc::META_REVISION, mvcc::META_COMPACT, mvcc::META_COMPACT_DONE] {
                     meta.insert(k, 0).map_err(unavailable)?;
                 }
             }
             Some(mvcc::FORMAT_VERSION) => {}
             Some(v) => {
-                return Err(damaged(format!(
-                    "store format {v} is not supported (expected {})",
-                    mvcc::FORMAT_VERSION
-                )));
+                return Err(damaged(format!("store format {v} is not supported (expected {})", mvcc::FORMAT_VERSION)));
             }
         }
-        let state = State {
-            revision: get(&meta, mvcc::META_REVISION)?.unwrap_or(0),
-            compact_revision: get(&meta, mvcc::META_COMPACT)?.unwrap_or(0),
-            compact_floor: get(&meta, mvcc::META_COMPACT_DONE)?.unwrap_or(0),
-        };
-        // Every write stores its history record and the new revision in one transaction, so the
-        // newest record is always the current revision.
-        let newest = history
-            .last()
-            .map_err(unavailable)?
-            .map_or(0, |(k, _)| k.value());
-        if newest != state.revision {
-            return Err(damaged(format!(
-                "revision {} but newest history record {newest}",
-                state.revision
-            )));
+        let revision = get(&meta, mvcc::META_REVISION)?.unwrap_or(0);
+        let compact_revision = get(&meta, mvcc::META_COMPACT)?.unwrap_or(0);
+        let compact_done = get(&meta, mvcc::META_COMPACT_DONE)?.unwrap_or(0);
+        // Every write stores its record and the new revision in one transaction, and compaction
+        // never removes the newest record, so the newest record is the current revision.
+        let newest = history.last().map_err(unavailable)?.map_or(0, |(k, _)| k.value());
+        if newest != revision {
+            return Err(damaged(format!("revision {revision} but newest history record {newest}")));
         }
-        if state.compact_floor > state.compact_revision || state.compact_revision > state.revision {
+        if compact_done > compact_revision || compact_revision > revision {
             return Err(damaged("inconsistent compaction state".into()));
         }
-        state
+        let mut index = mvcc::rebuild_index(&history)?;
+        index.revision = revision;
+        index.compact_revision = compact_revision;
+        (index, (compact_done < compact_revision).then_some(compact_revision))
     };
     txn.commit().map_err(unavailable)?;
-    Ok(state)
+    Ok((index, unfinished))
 }
 
 pub(super) fn spawn(
     shared: Arc<Shared>,
     rx: mpsc::Receiver<Request>,
     events: broadcast::Sender<Arc<[Event]>>,
-    state: State,
+    unfinished_compaction: Option<u64>,
     max_batch: usize,
 ) -> Result<std::thread::JoinHandle<()>> {
-    let job = (state.compact_floor < state.compact_revision)
-        .then(|| Job::new(state.compact_floor, state.compact_revision));
     let writer = WriterLoop {
         shared,
         rx,
         events,
         max_batch,
-        revision: state.revision,
-        compact_revision: state.compact_revision,
-        compact_floor: state.compact_floor,
-        job,
+        job: unfinished_compaction.map(Job::new),
         next_target: None,
         waiters: Vec::new(),
     };
@@ -143,22 +100,15 @@ pub(super) fn spawn(
         .map_err(|e| StoreError::Unavailable(format!("cannot start store writer: {e}")))
 }
 
-/// A compaction under way: history in `[cursor, target]` still to examine.
+/// A compaction under way: keys after `after` still to examine.
 struct Job {
-    floor: u64,
-    cursor: u64,
     target: u64,
-    keepers: HashMap<Vec<u8>, Option<u64>>,
+    after: Option<Arc<str>>,
 }
 
 impl Job {
-    fn new(floor: u64, target: u64) -> Self {
-        Self {
-            floor,
-            cursor: floor,
-            target,
-            keepers: HashMap::new(),
-        }
+    fn new(target: u64) -> Self {
+        Self { target, after: None }
     }
 }
 
@@ -167,12 +117,6 @@ struct WriterLoop {
     rx: mpsc::Receiver<Request>,
     events: broadcast::Sender<Arc<[Event]>>,
     max_batch: usize,
-    /// Last committed revision.
-    revision: u64,
-    /// Highest compaction accepted (reads below it are refused).
-    compact_revision: u64,
-    /// Every compaction up to here is finished.
-    compact_floor: u64,
     job: Option<Job>,
     /// A compaction accepted while `job` runs; it starts when `job` is done.
     next_target: Option<u64>,
@@ -183,7 +127,7 @@ impl WriterLoop {
     fn run(mut self) {
         loop {
             // With a compaction pending, do not sleep on the channel: alternate write groups and
-            // compaction chunks.
+            // compaction steps.
             let first = if self.job.is_some() {
                 match self.rx.try_recv() {
                     Ok(r) => Some(r),
@@ -214,44 +158,47 @@ impl WriterLoop {
     }
 
     fn group_commit(&mut self, batch: Vec<Request>) {
+        let (revision, accepted) = {
+            let index = self.shared.index();
+            (index.revision, index.compact_revision)
+        };
         let mut writes = Vec::with_capacity(batch.len());
         let mut new_target = None;
         for request in batch {
             match request {
                 Request::Write { write, reply } => writes.push((write, reply)),
-                Request::Compact { revision, reply } => {
-                    let accepted = new_target.unwrap_or(self.compact_revision);
-                    if revision > self.revision as i64 {
-                        let _ = reply.send(Err(StoreError::FutureRevision {
-                            requested: revision,
-                            current: self.revision as i64,
-                        }));
-                    } else if revision <= accepted as i64 {
-                        let _ = reply.send(Err(StoreError::Compacted {
-                            requested: revision,
-                            compacted: accepted as i64,
-                        }));
+                Request::Compact { revision: target, reply } => {
+                    let accepted = new_target.unwrap_or(accepted);
+                    if target > revision as i64 {
+                        let _ =
+                            reply.send(Err(StoreError::FutureRevision { requested: target, current: revision as i64 }));
+                    } else if target <= accepted as i64 {
+                        let _ =
+                            reply.send(Err(StoreError::Compacted { requested: target, compacted: accepted as i64 }));
                     } else {
-                        new_target = Some(revision as u64);
-                        self.waiters.push((revision as u64, reply));
+                        new_target = Some(target as u64);
+                        self.waiters.push((target as u64, reply));
                     }
                 }
             }
         }
 
-        let outcome = self.commit(&writes, new_target);
-        match outcome {
-            Ok((results, events, revision)) => {
-                self.revision = revision;
-                self.shared.revision.store(self.revision, Ordering::Release);
+        match self.commit(&writes, new_target) {
+            Ok(Committed { results, events, revision, written }) => {
+                {
+                    let mut index = self.shared.index_mut();
+                    for (key, rev) in written {
+                        index.push(key, rev);
+                    }
+                    index.revision = revision;
+                    if let Some(target) = new_target {
+                        index.compact_revision = target;
+                    }
+                }
                 if let Some(target) = new_target {
-                    self.compact_revision = target;
-                    self.shared
-                        .compact_revision
-                        .store(target, Ordering::Release);
                     match &self.job {
                         Some(_) => self.next_target = Some(target),
-                        None => self.job = Some(Job::new(self.compact_floor, target)),
+                        None => self.job = Some(Job::new(target)),
                     }
                 }
                 if !events.is_empty() {
@@ -259,39 +206,29 @@ impl WriterLoop {
                     let _ = self.events.send(events.into());
                 }
                 for ((_, reply), result) in writes.into_iter().zip(results) {
-                    answer(reply, result);
+                    let _ = reply.send(result);
                 }
             }
             Err(e) => {
                 tracing::error!(error = %e, "store commit failed");
                 for (_, reply) in writes {
-                    answer(reply, Err(e.clone()));
+                    let _ = reply.send(Err(e.clone()));
                 }
                 if new_target.is_some() {
-                    let accepted = self.compact_revision;
                     self.fail_waiters(|target| target > accepted, &e);
                 }
             }
         }
     }
 
-    /// One transaction for the whole group: per-write results, the events of the writes that
-    /// succeeded, and the revision after them.
-    #[allow(clippy::type_complexity)]
-    fn commit(
-        &self,
-        writes: &[(Write, Reply)],
-        new_target: Option<u64>,
-    ) -> Result<(Vec<Result<Event>>, Vec<Event>, u64)> {
+    /// One transaction for the whole group.
+    fn commit(&self, writes: &[(Write, oneshot::Sender<Result<Event>>)], new_target: Option<u64>) -> Result<Committed> {
         let txn = self.shared.db.begin_write().map_err(unavailable)?;
         let mut results = Vec::with_capacity(writes.len());
         let mut events = Vec::with_capacity(writes.len());
-        let revision = {
-            let mut writer = mvcc::Writer {
-                latest: txn.open_table(LATEST).map_err(unavailable)?,
-                history: txn.open_table(HISTORY).map_err(unavailable)?,
-                revision: self.revision,
-            };
+        let (revision, written) = {
+            let index = self.shared.index();
+            let mut writer = mvcc::Writer::new(txn.open_table(HISTORY).map_err(unavailable)?, &index);
             for (write, _) in writes {
                 let result = writer.apply(write)?;
                 if let Ok(event) = &result {
@@ -299,62 +236,51 @@ impl WriterLoop {
                 }
                 results.push(result);
             }
-            let mut meta = txn.open_table(META).map_err(unavailable)?;
-            meta.insert(mvcc::META_REVISION, writer.revision)
-                .map_err(unavailable)?;
-            if let Some(target) = new_target {
-                meta.insert(mvcc::META_COMPACT, target)
-                    .map_err(unavailable)?;
-            }
-            writer.revision
+            (writer.revision, writer.written)
         };
+        {
+            let mut meta = txn.open_table(META).map_err(unavailable)?;
+            meta.insert(mvcc::META_REVISION, revision).map_err(unavailable)?;
+            if let Some(target) = new_target {
+                meta.insert(mvcc::META_COMPACT, target).map_err(unavailable)?;
+            }
+        }
         txn.commit().map_err(unavailable)?;
-        Ok((results, events, revision))
+        Ok(Committed { results, events, revision, written })
     }
 
     fn compaction_step(&mut self) {
         let Some(job) = self.job.as_mut() else { return };
-        let outcome = (|| -> Result<Option<u64>> {
+        // The index forgets the revisions first: from now on no read plans to load them.
+        let (dropped, next) = self.shared.index_mut().compact(job.target, job.after.as_deref(), COMPACTION_KEYS);
+        let target = job.target;
+        let outcome = (|| -> Result<()> {
             let txn = self.shared.db.begin_write().map_err(unavailable)?;
-            let next = {
-                let mut latest = txn.open_table(LATEST).map_err(unavailable)?;
+            {
                 let mut history = txn.open_table(HISTORY).map_err(unavailable)?;
-                let next = mvcc::compact_chunk(
-                    &mut latest,
-                    &mut history,
-                    job.floor,
-                    job.cursor,
-                    job.target,
-                    COMPACTION_CHUNK,
-                    &mut job.keepers,
-                )?;
+                for rev in &dropped {
+                    history.remove(rev).map_err(unavailable)?;
+                }
                 if next.is_none() {
                     let mut meta = txn.open_table(META).map_err(unavailable)?;
-                    meta.insert(mvcc::META_COMPACT_DONE, job.target)
-                        .map_err(unavailable)?;
+                    meta.insert(mvcc::META_COMPACT_DONE, target).map_err(unavailable)?;
                 }
-                next
-            };
-            txn.commit().map_err(unavailable)?;
-            Ok(next)
+            }
+            txn.commit().map_err(unavailable)
         })();
-        match outcome {
-            Ok(Some(cursor)) => job.cursor = cursor,
-            Ok(None) => {
-                let done = job.target;
-                self.compact_floor = done;
-                tracing::info!(revision = done, "store history compacted");
-                self.job = self.next_target.take().map(|target| Job::new(done, target));
-                let (ready, waiting) = std::mem::take(&mut self.waiters)
-                    .into_iter()
-                    .partition(|(t, _)| *t <= done);
+        match (outcome, next) {
+            (Ok(()), Some(after)) => job.after = Some(after),
+            (Ok(()), None) => {
+                tracing::info!(revision = target, "store history compacted");
+                self.job = self.next_target.take().map(Job::new);
+                let (ready, waiting) = std::mem::take(&mut self.waiters).into_iter().partition(|(t, _)| *t <= target);
                 self.waiters = waiting;
                 for (_, reply) in ready {
                     let _ = reply.send(Ok(()));
                 }
             }
-            Err(e) => {
-                // The compaction resumes from its floor at the next start.
+            (Err(e), _) => {
+                // The records stay on disk; the compaction is redone at the next start.
                 tracing::error!(error = %e, "store compaction failed");
                 self.job = None;
                 self.next_target = None;
@@ -364,9 +290,7 @@ impl WriterLoop {
     }
 
     fn fail_waiters(&mut self, which: impl Fn(u64) -> bool, e: &StoreError) {
-        let (failed, waiting) = std::mem::take(&mut self.waiters)
-            .into_iter()
-            .partition(|(t, _)| which(*t));
+        let (failed, waiting) = std::mem::take(&mut self.waiters).into_iter().partition(|(t, _)| which(*t));
         self.waiters = waiting;
         for (_, reply) in failed {
             let _ = reply.send(Err(e.clone()));
@@ -374,18 +298,11 @@ impl WriterLoop {
     }
 }
 
-fn answer(reply: Reply, result: Result<Event>) {
-    match reply {
-        Reply::Revision(tx) => {
-            let _ = tx.send(result.map(|e| e.revision()));
-        }
-        Reply::Deleted(tx) => {
-            let _ = tx.send(result.and_then(|e| match (e.kind, e.prev_kv) {
-                (EventKind::Delete, Some(prev)) => Ok((e.kv.mod_revision, prev)),
-                _ => Err(StoreError::Unavailable(
-                    "delete produced no tombstone".into(),
-                )),
-            }));
-        }
-    }
+struct Committed {
+    /// Per write, its event or its refusal.
+    results: Vec<Result<Event>>,
+    /// The events of the writes that succeeded, in revision order.
+    events: Vec<Event>,
+    revision: u64,
+    written: Vec<(Arc<str>, super::index::Rev)>,
 }

@@ -21,29 +21,17 @@ impl Fixture {
     pub async fn embedded_with(options: Options) -> Self {
         init_tracing();
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = EmbeddedStore::open(dir.path(), options)
-            .await
-            .expect("open embedded store");
-        Self {
-            store: Arc::new(store),
-            _etcd: None,
-            dir,
-        }
+        let store = EmbeddedStore::open(dir.path(), options).await.expect("open embedded store");
+        Self { store: Arc::new(store), _etcd: None, dir }
     }
 
     /// A real etcd process; fails (never skips) when etcd is not installed.
     pub async fn etcd() -> Self {
         init_tracing();
         let dir = tempfile::tempdir().expect("tempdir");
-        let server = EtcdServer::start(dir.path())
-            .await
-            .expect("start etcd (apt-get install etcd-server)");
+        let server = EtcdServer::start(dir.path()).await.expect("start etcd (apt-get install etcd-server)");
         let store = server.connect().await.expect("connect to etcd");
-        Self {
-            store: Arc::new(store),
-            _etcd: Some(server),
-            dir,
-        }
+        Self { store: Arc::new(store), _etcd: Some(server), dir }
     }
 }
 
