@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use store::{EventKind, MAX_REQUEST_BYTES, RangeRequest, Store, StoreError, WatchRequest, WatchStream};
+use store::{Compactor, EventKind, MAX_REQUEST_BYTES, RangeRequest, Store, StoreError, WatchRequest, WatchStream};
 
 for_each_backend!(
     writes_assign_one_global_increasing_revision,
@@ -28,6 +28,7 @@ for_each_backend!(
     watch_from_compacted_revision_is_compacted,
     oversized_values_are_refused_and_store_keeps_serving,
     concurrent_compare_and_swap_loses_no_increment,
+    periodic_compactor_compacts_to_the_revision_one_interval_old,
 );
 
 fn b(s: &str) -> Bytes {
@@ -323,4 +324,21 @@ async fn concurrent_compare_and_swap_loses_no_increment(s: Arc<dyn Store>) {
     }
     let kv = s.get("/cas/counter", 0).await.unwrap().0.unwrap();
     assert_eq!((kv.value, kv.version), (b("320"), 321));
+}
+
+async fn periodic_compactor_compacts_to_the_revision_one_interval_old(s: Arc<dyn Store>) {
+    let r1 = s.create("/pc/a", b("1")).await.unwrap();
+    let interval = Duration::from_millis(300);
+    let compactor = Compactor::spawn(s.clone(), interval);
+    // The first tick (at once) notes r1; the second compacts to it.
+    tokio::time::sleep(interval * 2).await;
+    assert_eq!(s.status().await.unwrap().compact_revision, r1);
+    let r2 = s.update("/pc/a", b("2"), r1).await.unwrap();
+    // Within two more ticks one notes r2, and the next compacts to it (never sooner: history
+    // younger than one interval is kept).
+    assert_eq!(s.status().await.unwrap().compact_revision, r1);
+    tokio::time::sleep(interval * 3).await;
+    assert_eq!(s.status().await.unwrap().compact_revision, r2);
+    assert!(matches!(s.get("/pc/a", r1).await.unwrap_err(), StoreError::Compacted { .. }));
+    compactor.abort();
 }
