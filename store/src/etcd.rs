@@ -17,7 +17,7 @@ use futures::StreamExt;
 
 use crate::{
     Event, EventKind, KeyValue, RangeRequest, RangeResponse, Result, Revision, Store, StoreError, StoreStatus,
-    WatchRequest, WatchStream, check_size, prefix_end,
+    WatchItem, WatchRequest, WatchStream, check_size, prefix_end,
 };
 
 pub struct EtcdStore {
@@ -219,49 +219,25 @@ impl Store for EtcdStore {
         // etcd confirms the watch (or refuses a compacted start) in its first response: wait for
         // it, so that the watch is in place when this returns, as with the embedded store.
         let first = stream.message().await.map_err(|e| self.error(e, req.start_revision))?;
-        let mut pending = VecDeque::new();
+        let mut watcher = EtcdWatch {
+            stream,
+            pending: VecDeque::new(),
+            done: false,
+            start: req.start_revision,
+            compacted: self.compacted.clone(),
+            // etcd only sends progress when asked (or every 10 minutes): ask every second.
+            progress: req.progress_notify.then(|| tokio::time::interval(PROGRESS_INTERVAL)),
+        };
         match first {
             None => return Err(StoreError::Unavailable("etcd closed the watch".into())),
             Some(resp) => {
                 if let Some(e) = watch_failure(&resp, req.start_revision, &self.compacted) {
                     return Err(e);
                 }
-                pending.extend(events(&resp)?);
+                watcher.pending.extend(events(&resp)?.into_iter().map(WatchItem::Event));
             }
         }
-        let compacted = self.compacted.clone();
-        let start = req.start_revision;
-        let state = (stream, pending, false);
-        Ok(futures::stream::unfold(state, move |(mut stream, mut pending, mut done)| {
-            let compacted = compacted.clone();
-            async move {
-                loop {
-                    if let Some(event) = pending.pop_front() {
-                        return Some((Ok(event), (stream, pending, done)));
-                    }
-                    if done {
-                        return None;
-                    }
-                    let failure = match stream.message().await {
-                        Ok(Some(resp)) => match watch_failure(&resp, start, &compacted) {
-                            Some(e) => e,
-                            None => match events(&resp) {
-                                Ok(events) => {
-                                    pending.extend(events);
-                                    continue;
-                                }
-                                Err(e) => e,
-                            },
-                        },
-                        Ok(None) => StoreError::Unavailable("etcd closed the watch".into()),
-                        Err(e) => map_error(e, start, compacted.load(Ordering::Relaxed)),
-                    };
-                    done = true;
-                    return Some((Err(failure), (stream, pending, done)));
-                }
-            }
-        })
-        .boxed())
+        Ok(futures::stream::unfold(watcher, |mut w| async move { w.next_item().await.map(|item| (item, w)) }).boxed())
     }
 
     async fn compact(&self, revision: Revision) -> Result<()> {
@@ -283,6 +259,65 @@ impl Store for EtcdStore {
             compact_revision: self.compacted.load(Ordering::Relaxed),
             db_size_bytes: status.db_size().max(0) as u64,
         })
+    }
+}
+
+const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
+
+struct EtcdWatch {
+    stream: etcd_client::WatchStream,
+    pending: VecDeque<WatchItem>,
+    done: bool,
+    start: Revision,
+    compacted: Arc<AtomicI64>,
+    progress: Option<tokio::time::Interval>,
+}
+
+impl EtcdWatch {
+    async fn next_item(&mut self) -> Option<Result<WatchItem>> {
+        loop {
+            if let Some(item) = self.pending.pop_front() {
+                return Some(Ok(item));
+            }
+            if self.done {
+                return None;
+            }
+            let message = match &mut self.progress {
+                Some(ticker) => tokio::select! {
+                    message = self.stream.message() => message,
+                    _ = ticker.tick() => match self.stream.request_progress().await {
+                        Ok(()) => continue,
+                        Err(e) => Err(e),
+                    },
+                },
+                None => self.stream.message().await,
+            };
+            let failure = match message {
+                Ok(Some(resp)) => match watch_failure(&resp, self.start, &self.compacted) {
+                    Some(e) => e,
+                    None => match events(&resp) {
+                        // A response without events that is not a creation is a progress
+                        // notification: everything up to its header revision was sent.
+                        Ok(events) if events.is_empty() && !resp.created() => {
+                            if self.progress.is_some() {
+                                let revision = resp.header().map_or(0, |h| h.revision());
+                                self.pending.push_back(WatchItem::Progress(revision));
+                            }
+                            continue;
+                        }
+                        Ok(events) => {
+                            self.pending.extend(events.into_iter().map(WatchItem::Event));
+                            continue;
+                        }
+                        Err(e) => e,
+                    },
+                },
+                Ok(None) => StoreError::Unavailable("etcd closed the watch".into()),
+                Err(e) => map_error(e, self.start, self.compacted.load(Ordering::Relaxed)),
+            };
+            self.done = true;
+            return Some(Err(failure));
+        }
     }
 }
 

@@ -121,17 +121,24 @@ pub struct WatchRequest {
     pub prefix: bool,
     /// First revision to deliver (inclusive); 0 means "changes after the current revision".
     pub start_revision: Revision,
+    /// Also deliver [`WatchItem::Progress`] items, so a consumer learns how far the store has
+    /// got even while nothing under its key changes (etcd's progress notifications).
+    pub progress_notify: bool,
 }
 
 impl WatchRequest {
     pub fn prefix(prefix: impl Into<String>) -> Self {
-        Self { key: prefix.into(), prefix: true, start_revision: 0 }
+        Self { key: prefix.into(), prefix: true, start_revision: 0, progress_notify: false }
     }
     pub fn key(key: impl Into<String>) -> Self {
-        Self { key: key.into(), prefix: false, start_revision: 0 }
+        Self { key: key.into(), prefix: false, start_revision: 0, progress_notify: false }
     }
     pub fn from_revision(mut self, revision: Revision) -> Self {
         self.start_revision = revision;
+        self
+    }
+    pub fn with_progress_notify(mut self) -> Self {
+        self.progress_notify = true;
         self
     }
     pub(crate) fn matches(&self, key: &str) -> bool {
@@ -139,9 +146,27 @@ impl WatchRequest {
     }
 }
 
-/// Events in revision order. An `Err` (e.g. [`StoreError::Compacted`] for a watcher that fell
+/// What a watch delivers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WatchItem {
+    Event(Event),
+    /// Every change up to this revision has been delivered (only with
+    /// [`WatchRequest::progress_notify`]).
+    Progress(Revision),
+}
+
+impl WatchItem {
+    pub fn into_event(self) -> Option<Event> {
+        match self {
+            WatchItem::Event(e) => Some(e),
+            WatchItem::Progress(_) => None,
+        }
+    }
+}
+
+/// Items in revision order. An `Err` (e.g. [`StoreError::Compacted`] for a watcher that fell
 /// too far behind, or [`StoreError::Unavailable`]) is always the last item.
-pub type WatchStream = BoxStream<'static, Result<Event>>;
+pub type WatchStream = BoxStream<'static, Result<WatchItem>>;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoreStatus {

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use store::{Compactor, EventKind, MAX_REQUEST_BYTES, RangeRequest, Store, StoreError, WatchRequest, WatchStream};
+use store::{
+    Compactor, EventKind, MAX_REQUEST_BYTES, RangeRequest, Store, StoreError, WatchItem, WatchRequest, WatchStream,
+};
 
 for_each_backend!(
     writes_assign_one_global_increasing_revision,
@@ -29,6 +31,7 @@ for_each_backend!(
     oversized_values_are_refused_and_store_keeps_serving,
     concurrent_compare_and_swap_loses_no_increment,
     periodic_compactor_compacts_to_the_revision_one_interval_old,
+    progress_notifications_tell_a_quiet_watcher_how_far_the_store_is,
 );
 
 fn b(s: &str) -> Bytes {
@@ -41,6 +44,8 @@ async fn next_event(w: &mut WatchStream) -> store::Event {
         .expect("watch event within 10s")
         .expect("watch stream ended")
         .expect("watch event")
+        .into_event()
+        .expect("an event, not progress")
 }
 
 async fn writes_assign_one_global_increasing_revision(s: Arc<dyn Store>) {
@@ -341,4 +346,34 @@ async fn periodic_compactor_compacts_to_the_revision_one_interval_old(s: Arc<dyn
     assert_eq!(s.status().await.unwrap().compact_revision, r2);
     assert!(matches!(s.get("/pc/a", r1).await.unwrap_err(), StoreError::Compacted { .. }));
     compactor.abort();
+}
+
+async fn progress_notifications_tell_a_quiet_watcher_how_far_the_store_is(s: Arc<dyn Store>) {
+    let mut w = s.watch(WatchRequest::prefix("/quiet/").with_progress_notify()).await.unwrap();
+    let elsewhere = s.create("/busy/a", b("x")).await.unwrap();
+    // Progress items only ever move forward; wait for one that covers the unrelated write.
+    let mut last = 0;
+    loop {
+        let item = tokio::time::timeout(Duration::from_secs(10), w.next()).await.expect("progress within 10s");
+        match item.expect("stream open").expect("no error") {
+            WatchItem::Progress(rev) => {
+                assert!(rev >= last, "progress went backwards: {rev} after {last}");
+                last = rev;
+                if rev >= elsewhere {
+                    break;
+                }
+            }
+            WatchItem::Event(e) => panic!("no event expected under /quiet/, got {e:?}"),
+        }
+    }
+    let mine = s.create("/quiet/a", b("y")).await.unwrap();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), w.next()).await.unwrap().unwrap().unwrap() {
+            WatchItem::Event(e) => {
+                assert_eq!(e.revision(), mine);
+                break;
+            }
+            WatchItem::Progress(rev) => assert!(rev < mine, "progress {rev} passed an undelivered event {mine}"),
+        }
+    }
 }

@@ -25,7 +25,13 @@ async fn assert_revisions_continuous(store: &EmbeddedStore) {
     let mut w = store.watch(WatchRequest::prefix("").from_revision(1)).await.unwrap();
     let mut expected = 1;
     while expected <= current {
-        let e = tokio::time::timeout(Duration::from_secs(10), w.next()).await.unwrap().unwrap().unwrap();
+        let e = tokio::time::timeout(Duration::from_secs(10), w.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+            .into_event()
+            .unwrap();
         assert_eq!(e.revision(), expected, "history has a gap or a duplicate");
         expected += 1;
     }
@@ -155,7 +161,13 @@ async fn a_watcher_that_falls_behind_catches_up_from_history() {
         t.await.unwrap();
     }
     for expected in first..first + 4000 {
-        let e = tokio::time::timeout(Duration::from_secs(10), w.next()).await.unwrap().unwrap().unwrap();
+        let e = tokio::time::timeout(Duration::from_secs(10), w.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+            .into_event()
+            .unwrap();
         assert_eq!(e.revision(), expected);
     }
 }

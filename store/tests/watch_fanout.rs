@@ -28,7 +28,9 @@ fn spawn_watcher(s: Arc<dyn Store>, first: i64) -> tokio::task::JoinHandle<()> {
                 .await
                 .unwrap_or_else(|_| panic!("stalled at revision {expected}"))
                 .expect("stream ended early")
-                .expect("watch error");
+                .expect("watch error")
+                .into_event()
+                .expect("no progress items were asked for");
             assert_eq!(e.revision(), expected, "lost, duplicated or reordered event");
             assert_eq!((e.kind, e.kv.version), (EventKind::Put, 1));
             assert!(e.kv.key.starts_with("/fan/"));

@@ -214,7 +214,7 @@ async fn watch(store: Arc<dyn Store>, args: &Args) -> anyhow::Result<serde_json:
         watchers.push(tokio::spawn(async move {
             let mut hist = histogram();
             for _ in 0..ops {
-                let e = w.next().await.context("watch ended")??;
+                let e = w.next().await.context("watch ended")??.into_event().context("unexpected progress item")?;
                 // Each value starts with the write's start time, in microseconds since `epoch`.
                 let sent = u64::from_le_bytes(e.kv.value[..8].try_into()?);
                 hist.record((epoch.elapsed().as_micros() as u64).saturating_sub(sent).max(1))?;

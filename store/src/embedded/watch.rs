@@ -18,7 +18,7 @@ use redb::ReadableDatabase;
 use tokio::sync::broadcast;
 
 use super::{Shared, mvcc};
-use crate::{Event, Result, StoreError, WatchRequest, WatchStream};
+use crate::{Event, Result, StoreError, WatchItem, WatchRequest, WatchStream};
 
 /// Matching events read from disk per step, and records scanned per step.
 const CATCH_UP_EVENTS: usize = 1024;
@@ -41,8 +41,16 @@ pub(super) fn watch(
     if next < compacted {
         return Err(StoreError::Compacted { requested: next as i64, compacted: compacted as i64 });
     }
-    let watcher =
-        Watcher { shared, req, live, next, catching_up: next <= committed, pending: VecDeque::new(), done: false };
+    let watcher = Watcher {
+        shared,
+        req,
+        live,
+        next,
+        catching_up: next <= committed,
+        pending: VecDeque::new(),
+        delivered: next.saturating_sub(1),
+        done: false,
+    };
     Ok(futures::stream::unfold(watcher, |mut w| async move { w.next_item().await.map(|item| (item, w)) }).boxed())
 }
 
@@ -53,15 +61,17 @@ struct Watcher {
     /// The next revision this watcher may deliver.
     next: u64,
     catching_up: bool,
-    pending: VecDeque<Event>,
+    pending: VecDeque<WatchItem>,
+    /// Highest revision delivered (event or progress).
+    delivered: u64,
     done: bool,
 }
 
 impl Watcher {
-    async fn next_item(&mut self) -> Option<Result<Event>> {
+    async fn next_item(&mut self) -> Option<Result<WatchItem>> {
         loop {
-            if let Some(event) = self.pending.pop_front() {
-                return Some(Ok(event));
+            if let Some(item) = self.pending.pop_front() {
+                return Some(Ok(item));
             }
             if self.done {
                 return None;
@@ -92,14 +102,32 @@ impl Watcher {
                 Ok((events, next, until))
             })
             .await?;
-        self.pending.extend(events);
+        self.push_events(events);
         self.next = self.next.max(next);
         if self.next > until {
+            self.push_progress();
             // Everything committed when the snapshot was taken has been read; later commits
             // are (or will be) on the channel.
             self.catching_up = false;
         }
         Ok(())
+    }
+
+    fn push_events(&mut self, events: Vec<Event>) {
+        if let Some(last) = events.last() {
+            self.delivered = last.revision() as u64;
+        }
+        self.pending.extend(events.into_iter().map(WatchItem::Event));
+    }
+
+    /// After a step, tell a consumer that asked for it how far the store has got, unless its
+    /// last event already says so.
+    fn push_progress(&mut self) {
+        let reached = self.next.saturating_sub(1);
+        if self.req.progress_notify && reached > self.delivered {
+            self.delivered = reached;
+            self.pending.push_back(WatchItem::Progress(reached as i64));
+        }
     }
 
     async fn receive(&mut self) -> Result<()> {
@@ -110,10 +138,12 @@ impl Watcher {
                     if revision >= self.next {
                         self.next = revision + 1;
                         if self.req.matches(&event.kv.key) {
-                            self.pending.push_back(event.clone());
+                            self.delivered = revision;
+                            self.pending.push_back(WatchItem::Event(event.clone()));
                         }
                     }
                 }
+                self.push_progress();
                 Ok(())
             }
             Err(broadcast::error::RecvError::Lagged(missed)) => {
