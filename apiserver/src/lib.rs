@@ -1,6 +1,114 @@
 //! rkube's apiserver: the Kubernetes REST and watch protocol over TLS, on top of the store.
+//!
+//! Start reading at [`run`]: it opens the store, loads or creates the certificates, builds the
+//! [`registry`] (every resource, its strategy and watch cache) and serves HTTPS through
+//! [`server`]. Requests flow `server` -> `handlers` -> `registry` -> `store`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
 
 pub mod authn;
+mod bootstrap;
+pub mod handlers;
+mod metrics;
+pub mod object;
+mod openapi;
+pub mod patch;
 pub mod pki;
+pub mod registry;
 pub mod request;
+pub mod resources;
+mod reviews;
+pub mod schema;
+pub mod selectors;
+pub mod server;
 pub mod status;
+pub mod storage;
+pub mod table;
+pub mod validation;
+pub mod watchcache;
+
+/// The apiserver's settings (upstream's flag names).
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub bind_address: IpAddr,
+    /// 0 picks a free port (tests); the kubeconfig names the one in use.
+    pub secure_port: u16,
+    pub store: store::Backend,
+    pub service_cluster_ip_range: String,
+    pub service_node_port_range: String,
+    pub token_auth_file: Option<PathBuf>,
+    pub compaction_interval: Duration,
+}
+
+impl Config {
+    pub fn kubeconfig_path(&self) -> PathBuf {
+        self.data_dir.join("admin.kubeconfig")
+    }
+}
+
+/// Runs the apiserver until `shutdown` resolves.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
+    let allocators = registry::Allocators::new(&config.service_cluster_ip_range, &config.service_node_port_range)?;
+    let tokens = match &config.token_auth_file {
+        Some(path) => authn::TokenFile::load(path)?,
+        None => authn::TokenFile::default(),
+    };
+
+    let listener = server::bind(SocketAddr::new(config.bind_address, config.secure_port)).await?;
+    let addr = listener.local_addr()?;
+    // Clients reach an unspecified bind address on loopback.
+    let advertise =
+        if config.bind_address.is_unspecified() { IpAddr::from([127, 0, 0, 1]) } else { config.bind_address };
+    let hostname =
+        std::fs::read_to_string("/proc/sys/kernel/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+    let mut hosts = vec!["127.0.0.1".to_string(), "localhost".to_string(), allocators.first_ip().to_string()];
+    hosts.extend(
+        ["kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"]
+            .map(String::from),
+    );
+    if !hostname.is_empty() {
+        hosts.push(hostname);
+    }
+    if !advertise.is_loopback() {
+        hosts.push(advertise.to_string());
+    }
+    let pki = pki::Pki::load_or_create(&config.data_dir.join("pki"), &hosts)?;
+    let (cert, key) = pki.client("admin", "kubernetes-admin", &["system:masters"])?;
+    let server_url = format!("https://{}", SocketAddr::new(advertise, addr.port()));
+    pki::write_kubeconfig(&config.kubeconfig_path(), &server_url, &pki.ca_pem, &cert, &key)?;
+
+    let store = store::open(&config.store).await.context("opening the store")?;
+    let compactor = store::Compactor::spawn(store.clone(), config.compaction_interval);
+    let api = Arc::new(server::Api {
+        registry: registry::Registry::new(store, allocators),
+        tokens,
+        metrics: metrics::Metrics::default(),
+        ready: AtomicBool::new(false),
+        address: SocketAddr::new(advertise, addr.port()).to_string(),
+    });
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let serving =
+        tokio::spawn(server::serve(listener, server::tls_config(&pki)?, server::router(api.clone()), stopped));
+    tracing::info!(address = %addr, kubeconfig = %config.kubeconfig_path().display(), "apiserver serving");
+
+    bootstrap::run(&api.registry, &advertise.to_string(), addr.port())
+        .await
+        .map_err(|e| anyhow::anyhow!("bootstrap: {e}"))?;
+    api.ready.store(true, Ordering::Release);
+    tracing::info!("apiserver ready");
+
+    shutdown.await;
+    tracing::info!("apiserver shutting down");
+    let _ = stop.send(true);
+    compactor.abort();
+    let _ = serving.await;
+    Ok(())
+}

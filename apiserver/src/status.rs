@@ -153,6 +153,18 @@ impl ApiError {
         Self::new(400, "BadRequest", message)
     }
 
+    pub fn forbidden(group: &str, resource: &str, name: &str, why: &str) -> Self {
+        let what = if name.is_empty() {
+            qualified(group, resource)
+        } else {
+            format!("{} \"{name}\"", qualified(group, resource))
+        };
+        Self {
+            details: Some(details(group, resource, name)),
+            ..Self::new(403, "Forbidden", format!("{what} is forbidden: {why}"))
+        }
+    }
+
     pub fn unauthorized() -> Self {
         Self::new(401, "Unauthorized", "Unauthorized")
     }
@@ -194,6 +206,11 @@ impl ApiError {
 
     pub fn timeout(message: impl Into<String>) -> Self {
         Self::new(504, "Timeout", message)
+    }
+
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = message.into();
+        self
     }
 
     /// The `metav1.Status` object.

@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 mod logging;
+mod server_cmd;
 mod store_cmd;
 
 #[derive(Parser, Debug)]
@@ -18,6 +19,11 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// The control plane in one process (for now: the apiserver). Creates the CA and
+    /// certificates on first start and writes DATA_DIR/admin.kubeconfig.
+    Server(server_cmd::ServerArgs),
+    /// The Kubernetes API server alone.
+    Apiserver(server_cmd::ServerArgs),
     /// Inspect or compact the cluster's store (like etcdctl): keys, values, revisions.
     Store(store_cmd::StoreArgs),
 }
@@ -34,6 +40,7 @@ fn main() -> std::process::ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
+            Command::Server(args) | Command::Apiserver(args) => server_cmd::run(args).await,
             Command::Store(args) => store_cmd::run(args).await,
         }
     });

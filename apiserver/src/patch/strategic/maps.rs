@@ -15,7 +15,11 @@ const DELETE_FROM_PRIMITIVE_LIST: &str = "$deleteFromPrimitiveList";
 type Object = Map<String, Value>;
 
 /// Merges `patch` into `original` (both objects described by `meta`).
-pub(super) fn merge_map<M: PatchMeta>(mut original: Object, mut patch: Object, meta: Option<&M>) -> Result<Object, PatchError> {
+pub(super) fn merge_map<M: PatchMeta>(
+    mut original: Object,
+    mut patch: Object,
+    meta: Option<&M>,
+) -> Result<Object, PatchError> {
     if let Some(directive) = patch.get(DIRECTIVE) {
         return match directive.as_str() {
             Some("replace") => {
@@ -36,7 +40,12 @@ pub(super) fn merge_map<M: PatchMeta>(mut original: Object, mut patch: Object, m
 }
 
 /// Merges the patch's value for one key into `original`.
-fn merge_field<M: PatchMeta>(original: &mut Object, key: String, value: Value, meta: Option<&M>) -> Result<(), PatchError> {
+fn merge_field<M: PatchMeta>(
+    original: &mut Object,
+    key: String,
+    value: Value,
+    meta: Option<&M>,
+) -> Result<(), PatchError> {
     let (key, deletion_list) = match key.strip_prefix(DELETE_FROM_PRIMITIVE_LIST) {
         Some(rest) => match rest.strip_prefix('/') {
             Some(field) => (field.to_string(), true),
@@ -51,10 +60,11 @@ fn merge_field<M: PatchMeta>(original: &mut Object, key: String, value: Value, m
     }
     let Some(current) = original.get_mut(&key) else {
         // A deletion list for a field the object lacks deletes nothing and adds nothing.
-        if !deletion_list {
-            if let Some(value) = fresh(value) {
-                original.insert(key, value);
-            }
+        if deletion_list {
+            return Ok(());
+        }
+        if let Some(value) = fresh(value) {
+            original.insert(key, value);
         }
         return Ok(());
     };
@@ -73,16 +83,25 @@ fn merge_field<M: PatchMeta>(original: &mut Object, key: String, value: Value, m
         (Value::Object(current), Value::Object(value)) => {
             let node = field_node(meta, &key);
             let (strategy, _) = patch_meta(node.as_ref())?;
-            let merged =
-                if strategy == "replace" { literal_map(value) } else { merge_map(std::mem::take(current), value, node.as_ref())? };
+            let merged = if strategy == "replace" {
+                literal_map(value)
+            } else {
+                merge_map(std::mem::take(current), value, node.as_ref())?
+            };
             *current = merged;
         }
         (Value::Array(current), Value::Array(value)) => {
             let node = field_node(meta, &key);
             let (strategy, merge_key) = patch_meta(node.as_ref())?;
             let items = node.as_ref().and_then(PatchMeta::items);
-            let merged =
-                lists::merge_field_list(std::mem::take(current), value, items.as_ref(), &strategy, &merge_key, deletion_list)?;
+            let merged = lists::merge_field_list(
+                std::mem::take(current),
+                value,
+                items.as_ref(),
+                &strategy,
+                &merge_key,
+                deletion_list,
+            )?;
             *current = merged;
         }
         // Scalars of the same type (and, as upstream, a deletion list sent for a scalar field).
@@ -137,7 +156,11 @@ fn apply_retain_keys(original: &mut Object, patch: &mut Object) -> Result<(), Pa
 
 /// `$setElementOrder/<field>`: merges `<field>` right away (taking it out of the patch) and
 /// orders the result as the directive says, live-only items staying near their neighbours.
-fn apply_element_orders<M: PatchMeta>(original: &mut Object, patch: &mut Object, meta: Option<&M>) -> Result<(), PatchError> {
+fn apply_element_orders<M: PatchMeta>(
+    original: &mut Object,
+    patch: &mut Object,
+    meta: Option<&M>,
+) -> Result<(), PatchError> {
     let keys: Vec<String> = patch.keys().filter(|k| k.starts_with(SET_ELEMENT_ORDER)).cloned().collect();
     for key in keys {
         let Some(order) = patch.shift_remove(&key) else { continue };

@@ -1,0 +1,268 @@
+//! The HTTP face of the registry: turns requests under `/api` and `/apis` into registry
+//! operations and their results into responses. Parsing and shaping live in `request.rs` and
+//! `output.rs`; this file only routes.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::{HeaderMap, Method, StatusCode, header};
+use serde_json::{Map, Value, json};
+
+use crate::object;
+use crate::registry::list::{self, ListOptions};
+use crate::registry::ops::{self, Part};
+use crate::registry::{Ctx, Registry, Resource};
+use crate::request::{self, Query, Representation, Target};
+use crate::selectors::{field_sets, fields, labels};
+use crate::status::ApiError;
+use crate::watchcache::Filter;
+
+pub mod discovery;
+pub mod output;
+mod patch;
+mod subresources;
+mod watch;
+
+/// JSON response with a status code.
+pub fn json_response(code: u16, body: &Value) -> Response {
+    let code = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
+    match serde_json::to_vec(body) {
+        Ok(bytes) => (code, [(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+/// Everything a resource request needs, parsed once.
+pub struct Call<'a> {
+    pub registry: &'a Registry,
+    pub method: Method,
+    pub target: Target,
+    pub query: Query,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub server_address: String,
+}
+
+impl Call<'_> {
+    fn accept(&self) -> Option<&str> {
+        self.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())
+    }
+
+    fn content_type(&self) -> &str {
+        self.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json")
+    }
+
+    fn ctx(&self) -> Result<Ctx<'_>, ApiError> {
+        Ok(Ctx { registry: self.registry, dry_run: self.query.dry_run()? })
+    }
+
+    fn body_json(&self) -> Result<Value, ApiError> {
+        decode_body(&self.body, self.content_type())
+    }
+}
+
+/// Parses a request body (JSON, or YAML which kubectl may send for some writes).
+pub fn decode_body(body: &[u8], content_type: &str) -> Result<Value, ApiError> {
+    if body.len() > ops::MAX_BODY_BYTES {
+        return Err(ApiError::too_large("Request entity too large: limit is 3145728"));
+    }
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    match media {
+        "" | "application/json" | "*/*" => serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("json: cannot unmarshal the request body: {e}"))),
+        other => Err(ApiError::unsupported_media_type(other)),
+    }
+}
+
+/// Serves a request for a resource (or one of its subresources).
+pub async fn serve(call: Call<'_>) -> Response {
+    match dispatch(call).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn dispatch(call: Call<'_>) -> Result<Response, ApiError> {
+    let res = call
+        .registry
+        .get(&call.target.group, &call.target.version, &call.target.resource)
+        .cloned()
+        .ok_or_else(|| not_served(&call.target))?;
+    let t = call.target.clone();
+    let ns = t.namespace.as_deref();
+    let verb_ok = |verb: &str| res.info.verbs.contains(&verb);
+    match (&call.method, t.name.as_deref(), t.subresource.as_deref()) {
+        (&Method::GET, None, None) if call.query.is_watch()? => {
+            require(verb_ok("watch"), "watch", &res)?;
+            watch::serve(&call, &res, ns, None).await
+        }
+        (&Method::GET, None, None) => {
+            require(verb_ok("list"), "list", &res)?;
+            list(&call, &res, ns).await
+        }
+        (&Method::POST, None, None) => {
+            require(verb_ok("create"), "create", &res)?;
+            if res.info.plural == "bindings" {
+                return subresources::binding(&call, ns, None).await;
+            }
+            let body = call.body_json()?;
+            let created = ops::create(&call.ctx()?, &res, ns, body).await?;
+            respond(&call, &res, created, 201)
+        }
+        (&Method::DELETE, None, None) => {
+            require(verb_ok("deletecollection"), "deletecollection", &res)?;
+            delete_collection(&call, &res, ns).await
+        }
+        (&Method::GET, Some(name), None) if call.query.is_watch()? => {
+            require(verb_ok("watch"), "watch", &res)?;
+            watch::serve(&call, &res, ns, Some(name)).await
+        }
+        (&Method::GET, Some(name), None) => {
+            require(verb_ok("get"), "get", &res)?;
+            let (obj, _) = ops::get(&call.ctx()?, &res, ns, name).await?;
+            respond(&call, &res, obj, 200)
+        }
+        (&Method::PUT, Some(name), None) => {
+            require(verb_ok("update"), "update", &res)?;
+            let body = call.body_json()?;
+            let updated = ops::update(&call.ctx()?, &res, ns, name, body, Part::Main).await?;
+            respond(&call, &res, updated, 200)
+        }
+        (&Method::PATCH, Some(name), None) => {
+            require(verb_ok("patch"), "patch", &res)?;
+            let patched = patch::patch(&call, &res, ns, name, Part::Main).await?;
+            respond(&call, &res, patched, 200)
+        }
+        (&Method::DELETE, Some(name), None) => {
+            require(verb_ok("delete"), "delete", &res)?;
+            let opts = ops::delete_options(&call.body, &call.query)?;
+            let deleted =
+                ops::delete(&Ctx { registry: call.registry, dry_run: opts.dry_run }, &res, ns, name, &opts).await?;
+            let body = if deleted.body.get("kind") == Some(&json!("Status")) {
+                deleted.body
+            } else {
+                output::object(&res, deleted.body)
+            };
+            Ok(json_response(deleted.code, &body))
+        }
+        (method, Some(name), Some(sub)) => subresources::serve(&call, &res, ns, name, sub, method).await,
+        _ => Err(ApiError::method_not_allowed(format!(
+            "the server does not allow this method on the requested resource ({})",
+            call.method
+        ))),
+    }
+}
+
+fn not_served(t: &Target) -> ApiError {
+    ApiError::not_found(&t.group, &t.resource, t.name.as_deref().unwrap_or(""))
+        .with_message("the server could not find the requested resource")
+}
+
+fn require(allowed: bool, verb: &str, res: &Resource) -> Result<(), ApiError> {
+    if allowed {
+        return Ok(());
+    }
+    Err(ApiError::method_not_allowed(format!(
+        "the server does not allow this method on the requested resource ({verb} {})",
+        res.info.plural
+    )))
+}
+
+/// A single-object answer in the representation the client accepts.
+pub fn respond(call: &Call<'_>, res: &Resource, obj: Value, code: u16) -> Result<Response, ApiError> {
+    let repr = request::negotiate(call.accept())?;
+    let include = call.query.include_object.as_deref().unwrap_or("PartialObjectMetadata");
+    Ok(json_response(code, &output::single(res, obj, repr, include)))
+}
+
+/// The filter a list or watch applies: namespace, `metadata.name`, label and field selectors.
+pub fn filter(
+    call: &Call<'_>,
+    res: &Resource,
+    ns: Option<&str>,
+    name: Option<&str>,
+) -> Result<(Filter, bool), ApiError> {
+    let labels = match call.query.label_selector.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => Some(
+            labels::parse(s)
+                .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {}", e.message())))?,
+        ),
+        None => None,
+    };
+    let fields = match call.query.field_selector.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => {
+            let sel = fields::parse(s).map_err(|e| ApiError::bad_request(e.message().to_string()))?;
+            field_sets::validate_versioned(res.info.group, res.info.version, res.info.plural, &sel)
+                .map_err(|e| ApiError::bad_request(e.message().to_string()))?;
+            Some(sel)
+        }
+        None => None,
+    };
+    let filtered = labels.is_some() || fields.is_some();
+    let prefix = res.keys.prefix(ns);
+    let (group, plural) = (res.info.group, res.info.plural);
+    let name = name.map(str::to_string);
+    let f: Filter = Arc::new(move |key: &str, obj: &Value| {
+        key.starts_with(&prefix)
+            && name.as_deref().is_none_or(|n| object::name(obj) == n)
+            && labels.as_ref().is_none_or(|l| l.matches(object::labels(obj)))
+            && fields.as_ref().is_none_or(|f| field_sets::matches_object(group, plural, f, obj).unwrap_or(false))
+    });
+    Ok((f, filtered))
+}
+
+async fn list(call: &Call<'_>, res: &Resource, ns: Option<&str>) -> Result<Response, ApiError> {
+    let repr = request::negotiate(call.accept())?;
+    let (f, filtered) = filter(call, res, ns, None)?;
+    let opts = ListOptions {
+        limit: call.query.limit()?,
+        continue_token: call.query.continue_.clone(),
+        resource_version: call.query.resource_version.clone(),
+        resource_version_match: call.query.resource_version_match.clone(),
+        filtered,
+    };
+    let listed = list::list(&call.ctx()?, res, ns, f, &opts).await?;
+    let mut meta = Map::new();
+    meta.insert("resourceVersion".into(), json!(listed.resource_version.to_string()));
+    if let Some(token) = listed.continue_token {
+        meta.insert("continue".into(), json!(token));
+    }
+    if let Some(remaining) = listed.remaining.filter(|&r| r > 0) {
+        meta.insert("remainingItemCount".into(), json!(remaining));
+    }
+    let include = call.query.include_object.as_deref().unwrap_or("PartialObjectMetadata");
+    Ok(json_response(200, &output::list(res, listed.items, meta, repr, include)))
+}
+
+async fn delete_collection(call: &Call<'_>, res: &Resource, ns: Option<&str>) -> Result<Response, ApiError> {
+    let (f, filtered) = filter(call, res, ns, None)?;
+    let opts =
+        ListOptions { limit: 0, continue_token: None, resource_version: None, resource_version_match: None, filtered };
+    let listed = list::list(&call.ctx()?, res, ns, f, &opts).await?;
+    let delete_opts = ops::delete_options(&call.body, &call.query)?;
+    let ctx = Ctx { registry: call.registry, dry_run: delete_opts.dry_run };
+    let mut items = Vec::new();
+    for obj in listed.items {
+        let name = object::name(&obj).to_string();
+        match ops::delete(&ctx, res, object::namespace(&obj), &name, &delete_opts).await {
+            Ok(_) => items.push(obj),
+            Err(e) if e.code == 404 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let mut meta = Map::new();
+    meta.insert("resourceVersion".into(), json!(listed.resource_version.to_string()));
+    Ok(json_response(200, &output::list(res, items, meta, Representation::Object, "")))
+}
+
+/// A watch's response body: newline-delimited JSON events, flushed one by one.
+pub fn stream_response(body: Body) -> Response {
+    Response::builder()
+        .status(200)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CACHE_CONTROL, "no-cache, private")
+        .body(body)
+        .unwrap_or_else(|e| ApiError::internal(e).into_response())
+}

@@ -1,0 +1,106 @@
+//! Shaping responses as the client asked (`Accept`): objects and lists as stored, `Table`s for
+//! `kubectl get`, or metadata only.
+
+use std::time::SystemTime;
+
+use serde_json::{Map, Value, json};
+
+use crate::object;
+use crate::registry::Resource;
+use crate::request::Representation;
+use crate::table;
+
+/// The object as served by `res` (its apiVersion and kind first).
+pub fn object(res: &Resource, obj: Value) -> Value {
+    object::with_type(obj, &res.api_version(), res.info.kind)
+}
+
+fn partial(obj: &Value) -> Value {
+    json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata").cloned().unwrap_or_else(|| json!({})),
+    })
+}
+
+fn column_definitions(res: &Resource) -> Value {
+    Value::Array(
+        table::columns(res.info.group, res.info.kind)
+            .iter()
+            .map(|c| {
+                json!({"name": c.name, "type": c.type_, "format": c.format, "description": c.description, "priority": c.priority})
+            })
+            .collect(),
+    )
+}
+
+fn row(res: &Resource, obj: &Value, include_object: &str, now: SystemTime) -> Value {
+    let embedded = match include_object {
+        "None" => Value::Null,
+        "Object" => object(res, obj.clone()),
+        _ => partial(obj),
+    };
+    json!({"cells": table::cells(res.info.group, res.info.kind, obj, now), "object": embedded})
+}
+
+/// A single object in the requested representation.
+pub fn single(res: &Resource, obj: Value, repr: Representation, include_object: &str) -> Value {
+    match repr {
+        Representation::Object => object(res, obj),
+        Representation::Metadata => partial(&obj),
+        Representation::Table => table_of(res, &[obj], None, include_object, true),
+    }
+}
+
+/// A `meta.k8s.io/v1` Table holding `items`.
+pub fn table_of(
+    res: &Resource,
+    items: &[Value],
+    list_meta: Option<Map<String, Value>>,
+    include_object: &str,
+    with_columns: bool,
+) -> Value {
+    let now = SystemTime::now();
+    let mut out = Map::new();
+    out.insert("kind".into(), json!("Table"));
+    out.insert("apiVersion".into(), json!("meta.k8s.io/v1"));
+    out.insert("metadata".into(), Value::Object(list_meta.unwrap_or_default()));
+    out.insert("columnDefinitions".into(), if with_columns { column_definitions(res) } else { Value::Null });
+    out.insert("rows".into(), Value::Array(items.iter().map(|o| row(res, o, include_object, now)).collect()));
+    Value::Object(out)
+}
+
+/// A list in the requested representation.
+pub fn list(
+    res: &Resource,
+    items: Vec<Value>,
+    meta: Map<String, Value>,
+    repr: Representation,
+    include_object: &str,
+) -> Value {
+    match repr {
+        Representation::Table => table_of(res, &items, Some(meta), include_object, true),
+        Representation::Metadata => json!({
+            "kind": "PartialObjectMetadataList",
+            "apiVersion": "meta.k8s.io/v1",
+            "metadata": meta,
+            "items": items.iter().map(partial).collect::<Vec<_>>(),
+        }),
+        Representation::Object => json!({
+            "kind": format!("{}List", res.info.kind),
+            "apiVersion": res.api_version(),
+            "metadata": meta,
+            "items": items.into_iter().map(|o| object(res, o)).collect::<Vec<_>>(),
+        }),
+    }
+}
+
+/// What a watch event carries as its object, in the requested representation (a Table
+/// event holds one row; column definitions only in the first).
+pub fn watch_object(res: &Resource, obj: &Value, repr: Representation, first: bool) -> Value {
+    match repr {
+        Representation::Object => object(res, obj.clone()),
+        Representation::Metadata => partial(obj),
+        Representation::Table => table_of(res, std::slice::from_ref(obj), None, "PartialObjectMetadata", first),
+    }
+}

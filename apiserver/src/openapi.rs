@@ -1,0 +1,227 @@
+//! `/openapi/v3`: an index of group-versions and one OpenAPI 3.0 document each, built from the
+//! schemas in `schema/`. kubectl reads them to decide on server-side field validation (the PATCH
+//! operation's `fieldValidation` parameter), for `explain`, and for client-side apply.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{Hash, Hasher};
+use std::sync::OnceLock;
+
+use axum::extract::Path;
+use axum::response::{IntoResponse, Response};
+use http::{StatusCode, header};
+use serde_json::{Map, Value, json};
+
+use crate::resources::{BUILTIN, ResourceInfo};
+use crate::schema;
+use crate::status::ApiError;
+
+/// Documents by group-version path ("api/v1", "apis/apps/v1"), serialized once, with a hash.
+struct Documents {
+    docs: BTreeMap<String, (String, Vec<u8>)>,
+}
+
+fn documents() -> &'static Documents {
+    static DOCS: OnceLock<Documents> = OnceLock::new();
+    DOCS.get_or_init(build)
+}
+
+fn gv_path(group: &str, version: &str) -> String {
+    if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") }
+}
+
+fn build() -> Documents {
+    let mut by_gv: BTreeMap<String, Vec<&'static ResourceInfo>> = BTreeMap::new();
+    for r in BUILTIN {
+        by_gv.entry(gv_path(r.group, r.version)).or_default().push(r);
+    }
+    let docs = by_gv
+        .into_iter()
+        .map(|(path, resources)| {
+            let doc = document_for(&resources);
+            let bytes = serde_json::to_vec(&doc).unwrap_or_default();
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            bytes.hash(&mut hasher);
+            (path, (format!("{:016X}", hasher.finish()), bytes))
+        })
+        .collect();
+    Documents { docs }
+}
+
+fn query_params(names: &[(&str, &str)]) -> Vec<Value> {
+    names
+        .iter()
+        .map(|(name, description)| json!({"name": name, "in": "query", "description": description, "schema": {"type": "string", "uniqueItems": true}}))
+        .collect()
+}
+
+const WRITE_PARAMS: &[(&str, &str)] = &[
+    ("dryRun", "When present, modifications are not persisted (All)."),
+    ("fieldManager", "Name of the actor making the change."),
+    ("fieldValidation", "How to treat unknown or duplicate fields: Ignore, Warn or Strict."),
+];
+
+fn operation(r: &ResourceInfo, action: &str, body_ref: Option<&str>, extra: &[(&str, &str)]) -> Value {
+    let mut op = Map::new();
+    op.insert("operationId".into(), json!(format!("{action}{}", r.kind)));
+    op.insert("parameters".into(), Value::Array(query_params(extra)));
+    if let Some(def) = body_ref {
+        let content = if action == "patch" {
+            json!({
+                "application/json-patch+json": {"schema": {"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.Patch"}},
+                "application/merge-patch+json": {"schema": {"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.Patch"}},
+                "application/strategic-merge-patch+json": {"schema": {"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.Patch"}},
+                "application/apply-patch+yaml": {"schema": {"$ref": "#/components/schemas/io.k8s.apimachinery.pkg.apis.meta.v1.Patch"}},
+            })
+        } else {
+            json!({"*/*": {"schema": {"$ref": format!("#/components/schemas/{def}")}}})
+        };
+        op.insert("requestBody".into(), json!({"content": content, "required": true}));
+        op.insert(
+            "responses".into(),
+            json!({"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{def}")}}}}}),
+        );
+    }
+    op.insert("x-kubernetes-action".into(), json!(action));
+    op.insert(
+        "x-kubernetes-group-version-kind".into(),
+        json!({"group": r.group, "version": r.version, "kind": r.kind}),
+    );
+    Value::Object(op)
+}
+
+fn document_for(resources: &[&'static ResourceInfo]) -> Value {
+    let schemas = schema::schemas();
+    let mut paths = Map::new();
+    let mut wanted: BTreeSet<String> = BTreeSet::new();
+    wanted.insert("io.k8s.apimachinery.pkg.apis.meta.v1.Patch".into());
+    wanted.insert("io.k8s.apimachinery.pkg.apis.meta.v1.Status".into());
+    for r in resources {
+        let def = schemas.root_name(r.group, r.version, r.kind).map(str::to_string);
+        if let Some(def) = &def {
+            wanted.insert(def.clone());
+        }
+        let prefix = format!("/{}", gv_path(r.group, r.version));
+        let collection = if r.namespaced {
+            format!("{prefix}/namespaces/{{namespace}}/{}", r.plural)
+        } else {
+            format!("{prefix}/{}", r.plural)
+        };
+        let has = |v: &str| r.verbs.contains(&v);
+        let mut coll = Map::new();
+        if has("list") {
+            coll.insert("get".into(), operation(r, "list", None, &[]));
+        }
+        if has("create") {
+            coll.insert("post".into(), operation(r, "post", def.as_deref(), WRITE_PARAMS));
+        }
+        if has("deletecollection") {
+            coll.insert("delete".into(), operation(r, "deletecollection", None, &[]));
+        }
+        if !coll.is_empty() {
+            paths.insert(collection.clone(), Value::Object(coll));
+        }
+        let mut item = Map::new();
+        if has("get") {
+            item.insert("get".into(), operation(r, "get", def.as_deref(), &[]));
+        }
+        if has("update") {
+            item.insert("put".into(), operation(r, "put", def.as_deref(), WRITE_PARAMS));
+        }
+        if has("patch") {
+            let mut params = WRITE_PARAMS.to_vec();
+            params.push(("force", "Force is going to force Apply requests."));
+            item.insert("patch".into(), operation(r, "patch", def.as_deref(), &params));
+        }
+        if has("delete") {
+            item.insert("delete".into(), operation(r, "delete", None, &[]));
+        }
+        if !item.is_empty() {
+            paths.insert(format!("{collection}/{{name}}"), Value::Object(item));
+        }
+    }
+    json!({
+        "openapi": "3.0.0",
+        "info": {"title": "Kubernetes", "version": "v1.33.0"},
+        "paths": paths,
+        "components": {"schemas": closure(&schemas.defs, wanted)},
+    })
+}
+
+/// The definitions reachable through `$ref` from `roots`.
+fn closure(defs: &Map<String, Value>, roots: BTreeSet<String>) -> Map<String, Value> {
+    let mut out = Map::new();
+    let mut todo: Vec<String> = roots.into_iter().collect();
+    let mut seen: HashMap<String, ()> = HashMap::new();
+    while let Some(name) = todo.pop() {
+        if seen.insert(name.clone(), ()).is_some() {
+            continue;
+        }
+        let Some(def) = defs.get(&name) else { continue };
+        collect_refs(def, &mut todo);
+        out.insert(name, def.clone());
+    }
+    out.sort_keys();
+    out
+}
+
+fn collect_refs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get("$ref")
+                && let Some(name) = r.strip_prefix("#/components/schemas/")
+            {
+                out.push(name.to_string());
+            }
+            map.values().for_each(|v| collect_refs(v, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
+/// `GET /openapi/v3`
+pub async fn index() -> Response {
+    let paths: Map<String, Value> = documents()
+        .docs
+        .iter()
+        .map(|(path, (hash, _))| {
+            (path.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{path}?hash={hash}")}))
+        })
+        .collect();
+    crate::handlers::json_response(200, &json!({"paths": paths}))
+}
+
+/// `GET /openapi/v3/<gv path>`
+pub async fn document(Path(path): Path<String>) -> Response {
+    match documents().docs.get(path.trim_matches('/')) {
+        Some((_, bytes)) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-cache, private")],
+            bytes.clone(),
+        )
+            .into_response(),
+        None => ApiError::new(404, "NotFound", "the server could not find the requested resource").into_response(),
+    }
+}
+
+/// `GET /openapi/v2`: not served yet; kubectl 1.29+ uses v3.
+pub async fn v2() -> Response {
+    ApiError::new(404, "NotFound", "the server could not find the requested resource").into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_offer_field_validation_on_patch_and_the_kind_schemas() {
+        let docs = documents();
+        let (_, core) = docs.docs.get("api/v1").expect("core document");
+        let core: Value = serde_json::from_slice(core).unwrap();
+        let pod = &core["paths"]["/api/v1/namespaces/{namespace}/pods/{name}"]["patch"];
+        assert_eq!(pod["x-kubernetes-group-version-kind"]["kind"], "Pod");
+        assert!(pod["parameters"].as_array().unwrap().iter().any(|p| p["name"] == "fieldValidation"));
+        assert!(core["components"]["schemas"]["io.k8s.api.core.v1.PodSpec"].is_object());
+        assert!(docs.docs.contains_key("apis/apps/v1"));
+    }
+}

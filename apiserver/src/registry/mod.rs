@@ -1,0 +1,140 @@
+//! The registry: every served resource with its storage location, strategy and watch cache,
+//! and the generic operations (create, get, list, update, patch, delete, watch) written once
+//! for all of them. Resource-specific behaviour lives in one file per resource
+//! (`namespaces.rs`, `pods.rs`, `services.rs`, ...), as upstream's `pkg/registry/<group>/<kind>`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use store::Store;
+use tokio::sync::OnceCell;
+
+use crate::resources::{self, ResourceInfo};
+use crate::status::ApiError;
+use crate::storage::Keys;
+use crate::validation::NameRule;
+use crate::watchcache::WatchCache;
+
+pub mod list;
+mod namespaces;
+pub mod ops;
+mod pods;
+mod services;
+pub mod strategy;
+
+pub use services::Allocators;
+pub use strategy::Strategy;
+
+/// A request's context for the generic operations and strategies.
+pub struct Ctx<'a> {
+    pub registry: &'a Registry,
+    pub dry_run: bool,
+}
+
+/// One served resource (one group-version of it).
+pub struct Resource {
+    pub info: &'static ResourceInfo,
+    pub keys: Keys,
+    pub strategy: Arc<dyn Strategy>,
+    /// Shared by every version served from the same storage.
+    cache: Arc<OnceCell<Arc<WatchCache>>>,
+}
+
+impl Resource {
+    /// `pods` or `deployments.apps`, as messages name the resource.
+    pub fn group(&self) -> &'static str {
+        self.info.group
+    }
+
+    pub fn api_version(&self) -> String {
+        self.info.api_version()
+    }
+
+    pub fn has_subresource(&self, name: &str) -> bool {
+        self.info.subresources.iter().any(|s| s.name == name)
+    }
+}
+
+pub struct Registry {
+    pub store: Arc<dyn Store>,
+    pub allocators: Allocators,
+    by_gvr: HashMap<(String, String, String), Arc<Resource>>,
+}
+
+impl Registry {
+    pub fn new(store: Arc<dyn Store>, allocators: Allocators) -> Self {
+        let mut caches: HashMap<(String, String), Arc<OnceCell<Arc<WatchCache>>>> = HashMap::new();
+        let mut by_gvr = HashMap::new();
+        for info in resources::BUILTIN {
+            if info.verbs.is_empty() || !info.verbs.contains(&"get") && !info.verbs.contains(&"create") {
+                continue;
+            }
+            let (group, _) = info.storage.unwrap_or((info.group, info.version));
+            let resource = Arc::new(Resource {
+                info,
+                keys: Keys::new(group, info.plural, info.namespaced),
+                strategy: strategy_for(info),
+                cache: caches.entry((group.to_string(), info.plural.to_string())).or_default().clone(),
+            });
+            by_gvr.insert((info.group.to_string(), info.version.to_string(), info.plural.to_string()), resource);
+        }
+        Self { store, allocators, by_gvr }
+    }
+
+    pub fn get(&self, group: &str, version: &str, plural: &str) -> Option<&Arc<Resource>> {
+        self.by_gvr.get(&(group.to_string(), version.to_string(), plural.to_string()))
+    }
+
+    /// Whether `plural` is a namespaced resource of `group/version` (`None`: not served).
+    pub fn namespaced(&self, group: &str, version: &str, plural: &str) -> Option<bool> {
+        self.get(group, version, plural).map(|r| r.info.namespaced)
+    }
+
+    /// The resource's watch cache, started on first use.
+    pub async fn cache(&self, resource: &Resource) -> Result<Arc<WatchCache>, ApiError> {
+        resource
+            .cache
+            .get_or_try_init(|| WatchCache::start(self.store.clone(), resource.keys.root().to_string()))
+            .await
+            .cloned()
+    }
+}
+
+/// Resources whose `metadata.generation` follows their spec, as upstream's strategies set it.
+const GENERATION: &[&str] = &[
+    "deployments",
+    "replicasets",
+    "statefulsets",
+    "daemonsets",
+    "controllerrevisions",
+    "replicationcontrollers",
+    "jobs",
+    "cronjobs",
+    "horizontalpodautoscalers",
+    "poddisruptionbudgets",
+    "customresourcedefinitions",
+    "networkpolicies",
+    "ingresses",
+    "validatingwebhookconfigurations",
+    "mutatingwebhookconfigurations",
+    "validatingadmissionpolicies",
+    "validatingadmissionpolicybindings",
+    "flowschemas",
+    "prioritylevelconfigurations",
+];
+
+fn strategy_for(info: &'static ResourceInfo) -> Arc<dyn Strategy> {
+    match (info.group, info.plural) {
+        ("", "namespaces") => Arc::new(namespaces::Namespaces),
+        ("", "pods") => Arc::new(pods::Pods),
+        ("", "services") => Arc::new(services::Services),
+        _ => Arc::new(strategy::Generic {
+            name_rule: match info.group {
+                "rbac.authorization.k8s.io" => NameRule::PathSegment,
+                _ => NameRule::Subdomain,
+            },
+            status_split: info.subresources.iter().any(|s| s.name == "status"),
+            bumps_generation: GENERATION.contains(&info.plural),
+        }),
+    }
+}

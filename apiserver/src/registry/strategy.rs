@@ -1,0 +1,122 @@
+//! What differs between resources, in the spirit of upstream's `rest.RESTCreateStrategy` /
+//! `RESTUpdateStrategy`: defaults, validation, the spec/status split, generation, graceful
+//! deletion, and hooks that need the server (allocations, cross-object checks). The generic
+//! machinery in `ops.rs` calls these; a resource implements only what differs.
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+use super::Ctx;
+use crate::status::{ApiError, Cause};
+use crate::validation::NameRule;
+
+#[async_trait]
+pub trait Strategy: Send + Sync + 'static {
+    fn name_rule(&self) -> NameRule {
+        NameRule::Subdomain
+    }
+
+    /// The resource has a status subresource: writes to the resource keep the stored status,
+    /// and writes to `/status` keep everything else.
+    fn status_split(&self) -> bool {
+        false
+    }
+
+    /// `metadata.generation` starts at 1 and grows with every change outside metadata and
+    /// status.
+    fn bumps_generation(&self) -> bool {
+        false
+    }
+
+    /// Defaults and resets before a create (e.g. status cleared).
+    fn prepare_for_create(&self, _obj: &mut Value) {}
+
+    /// Resource-specific validation of a new object (metadata rules are checked generically).
+    fn validate(&self, _obj: &Value) -> Vec<Cause> {
+        Vec::new()
+    }
+
+    /// Defaults and resets before an update of the resource itself.
+    fn prepare_for_update(&self, _new: &mut Value, _old: &Value) {}
+
+    /// Validation of an update: the new object's rules plus what may not change.
+    fn validate_update(&self, new: &Value, _old: &Value) -> Vec<Cause> {
+        self.validate(new)
+    }
+
+    /// A delete answers with the deleted object instead of a `Status`.
+    fn return_deleted_object(&self) -> bool {
+        false
+    }
+
+    /// The grace period a delete gets (`requested` from DeleteOptions); `None` or `Some(0)`
+    /// deletes at once.
+    fn grace_period(&self, _obj: &Value, _requested: Option<i64>) -> Option<i64> {
+        None
+    }
+
+    /// Called on delete before finalizers are looked at: marks the object as terminating in
+    /// resource-specific ways and says whether it must wait (e.g. a namespace with
+    /// `spec.finalizers`).
+    fn begin_deletion(&self, _obj: &mut Value) -> bool {
+        false
+    }
+
+    /// Refuses deletions the resource never allows (e.g. the `default` namespace).
+    fn check_delete(&self, _obj: &Value) -> Result<(), ApiError> {
+        Ok(())
+    }
+
+    /// Server-side work before a create is stored (allocations, references to other objects).
+    async fn admit_create(&self, _ctx: &Ctx<'_>, _obj: &mut Value) -> Result<(), ApiError> {
+        Ok(())
+    }
+
+    /// Server-side work before an update is stored.
+    async fn admit_update(&self, _ctx: &Ctx<'_>, _new: &mut Value, _old: &Value) -> Result<(), ApiError> {
+        Ok(())
+    }
+
+    /// After the object is gone from the store (release allocations).
+    async fn deleted(&self, _ctx: &Ctx<'_>, _obj: &Value) {}
+}
+
+/// The strategy of resources with nothing specific beyond these flags.
+pub struct Generic {
+    pub name_rule: NameRule,
+    pub status_split: bool,
+    pub bumps_generation: bool,
+}
+
+#[async_trait]
+impl Strategy for Generic {
+    fn name_rule(&self) -> NameRule {
+        self.name_rule
+    }
+    fn status_split(&self) -> bool {
+        self.status_split
+    }
+    fn bumps_generation(&self) -> bool {
+        self.bumps_generation
+    }
+    fn prepare_for_create(&self, obj: &mut Value) {
+        if self.status_split
+            && let Some(map) = obj.as_object_mut()
+        {
+            map.shift_remove("status");
+        }
+    }
+}
+
+/// The part of an object that `generation` tracks: everything but metadata and status.
+pub fn spec_of(obj: &Value) -> Value {
+    match obj {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "metadata" | "status" | "apiVersion" | "kind"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}

@@ -1,0 +1,111 @@
+//! `rkube server` (the control plane in one process; for now the apiserver) and
+//! `rkube apiserver`.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::store_cmd::{StoreKind, data_dir};
+
+#[derive(Args, Debug, Clone)]
+pub struct ServerArgs {
+    /// Where the cluster keeps its store, certificates and admin.kubeconfig
+    /// (default /var/lib/rkube as root, ~/.rkube otherwise).
+    #[arg(long, env = "RKUBE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// HTTPS port; 0 picks a free one (the kubeconfig names it).
+    #[arg(long, default_value_t = 6443)]
+    pub secure_port: u16,
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind_address: IpAddr,
+    #[arg(long = "store", value_enum, default_value_t = StoreKind::Embedded)]
+    pub store: StoreKind,
+    /// etcd client URLs, comma separated (with --store etcd).
+    #[arg(long, value_delimiter = ',', default_value = "http://127.0.0.1:2379")]
+    pub etcd_servers: Vec<String>,
+    #[arg(long, default_value = "10.96.0.0/12")]
+    pub service_cluster_ip_range: String,
+    #[arg(long, default_value = "30000-32767")]
+    pub service_node_port_range: String,
+    /// Static bearer tokens: CSV lines `token,user,uid,"group1,group2"`.
+    #[arg(long)]
+    pub token_auth_file: Option<PathBuf>,
+    /// How often to compact the store's history (upstream's --etcd-compaction-interval).
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    pub etcd_compaction_interval: Duration,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (number, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = number.parse().map_err(|_| format!("invalid duration {s:?}"))?;
+    match unit {
+        "" | "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        "h" => Ok(Duration::from_secs(n * 3600)),
+        "ms" => Ok(Duration::from_millis(n)),
+        _ => Err(format!("invalid duration {s:?} (use s, m or h)")),
+    }
+}
+
+impl ServerArgs {
+    pub fn config(&self) -> apiserver::Config {
+        let data_dir = data_dir(self.data_dir.clone());
+        let store = match self.store {
+            StoreKind::Embedded => store::Backend::Embedded { data_dir: data_dir.join("store") },
+            StoreKind::Etcd => store::Backend::Etcd { endpoints: self.etcd_servers.clone() },
+        };
+        apiserver::Config {
+            data_dir,
+            bind_address: self.bind_address,
+            secure_port: self.secure_port,
+            store,
+            service_cluster_ip_range: self.service_cluster_ip_range.clone(),
+            service_node_port_range: self.service_node_port_range.clone(),
+            token_auth_file: self.token_auth_file.clone(),
+            compaction_interval: self.etcd_compaction_interval,
+        }
+    }
+}
+
+pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    let config = args.config();
+    let kubeconfig = config.kubeconfig_path();
+    let shutdown = async {
+        shutdown_signal().await;
+    };
+    eprintln!("rkube: admin kubeconfig at {} (export KUBECONFIG={0})", kubeconfig.display());
+    apiserver::run(config, shutdown).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_upstream_flags() {
+        assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
+        assert_eq!(parse_duration("90").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
+        assert!(parse_duration("5x").is_err());
+    }
+}
