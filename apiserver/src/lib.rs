@@ -14,12 +14,14 @@ use anyhow::Context;
 
 pub mod authn;
 mod bootstrap;
+mod fieldvalidation;
 pub mod handlers;
 mod metrics;
 pub mod object;
 mod openapi;
 pub mod patch;
 pub mod pki;
+pub mod protobuf;
 pub mod registry;
 pub mod request;
 pub mod resources;
@@ -87,8 +89,10 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
 
     let store = store::open(&config.store).await.context("opening the store")?;
     let compactor = store::Compactor::spawn(store.clone(), config.compaction_interval);
+    let registry = registry::Registry::new(store, allocators);
+    registry.start_caches().await.map_err(|e| anyhow::anyhow!("starting watch caches: {e}"))?;
     let api = Arc::new(server::Api {
-        registry: registry::Registry::new(store, allocators),
+        registry,
         tokens,
         metrics: metrics::Metrics::default(),
         ready: AtomicBool::new(false),

@@ -35,15 +35,17 @@ fn user_json(user: &UserInfo) -> Value {
 
 const ALLOWED_REASON: &str = "rkube allows every authenticated user every action (no authorizer configured)";
 
-pub async fn create(api: &Api, t: &Target, user: &UserInfo, body: &Bytes) -> Result<Response, ApiError> {
+pub async fn create(
+    api: &Api,
+    t: &Target,
+    user: &UserInfo,
+    body: &Bytes,
+    content_type: &str,
+) -> Result<Response, ApiError> {
     let Some((group, _, kind)) = REVIEWS.iter().find(|(g, r, _)| *g == t.group && *r == t.resource) else {
         return Err(ApiError::new(404, "NotFound", "the server could not find the requested resource"));
     };
-    let mut review: Value = if body.is_empty() {
-        json!({})
-    } else {
-        serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid {kind}: {e}")))?
-    };
+    let mut review: Value = if body.is_empty() { json!({}) } else { crate::handlers::decode_body(body, content_type)? };
     let status = match *kind {
         "SelfSubjectReview" => json!({"userInfo": user_json(user)}),
         "TokenReview" => {

@@ -242,7 +242,9 @@ async fn api_request_inner(api: Arc<Api>, req: Request) -> Result<Response, ApiE
     let method = req.method().clone();
     let body = read_body(req.into_body()).await?;
     if reviews::handles(&target) {
-        return reviews::create(&api, &target, &user, &body).await;
+        let content_type =
+            headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+        return reviews::create(&api, &target, &user, &body, content_type).await;
     }
     let call = Call { registry, method, target, query, headers, body, server_address: api.address.clone() };
     Ok(handlers::serve(call).await)

@@ -14,10 +14,11 @@ use crate::object;
 use crate::registry::list::{self, ListOptions};
 use crate::registry::ops::{self, Part};
 use crate::registry::{Ctx, Registry, Resource};
-use crate::request::{self, Query, Representation, Target};
+use crate::request::{self, FieldValidation, Query, Representation, Target};
 use crate::selectors::{field_sets, fields, labels};
 use crate::status::ApiError;
 use crate::watchcache::Filter;
+use crate::{fieldvalidation, schema};
 
 pub mod discovery;
 pub mod output;
@@ -61,6 +62,50 @@ impl Call<'_> {
     fn body_json(&self) -> Result<Value, ApiError> {
         decode_body(&self.body, self.content_type())
     }
+
+    /// The request body as an object of `res`, checked for unknown and duplicate fields as
+    /// `fieldValidation` asks; unknown fields are dropped. Returns the warnings to send.
+    fn object_body(&self, res: &Resource) -> Result<(Value, Vec<String>), ApiError> {
+        let mut body = self.body_json()?;
+        let duplicates = if crate::protobuf::is_protobuf(self.content_type()) {
+            Vec::new()
+        } else {
+            fieldvalidation::duplicate_fields(&self.body)
+        };
+        let warnings = check_fields(self, res, &mut body, duplicates)?;
+        Ok((body, warnings))
+    }
+}
+
+/// Applies `fieldValidation` to an object about to be written: Strict refuses unknown or
+/// duplicate fields (400, upstream's wording), Warn reports them, Ignore does not; unknown
+/// fields never reach the store.
+pub fn check_fields(
+    call: &Call<'_>,
+    res: &Resource,
+    obj: &mut Value,
+    duplicates: Vec<String>,
+) -> Result<Vec<String>, ApiError> {
+    let unknown = match schema::schemas().patch_meta(res.info.group, res.info.version, res.info.kind) {
+        Some(node) => fieldvalidation::prune_unknown(obj, &node),
+        None => Vec::new(),
+    };
+    let problems: Vec<String> = unknown
+        .iter()
+        .map(|f| format!("unknown field \"{f}\""))
+        .chain(duplicates.iter().map(|f| format!("duplicate field \"{f}\"")))
+        .collect();
+    match call.query.field_validation()? {
+        _ if problems.is_empty() => Ok(Vec::new()),
+        FieldValidation::Strict => Err(ApiError::bad_request(format!(
+            "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
+            problems.join(", "),
+            kind = res.info.kind,
+            version = res.info.version,
+        ))),
+        FieldValidation::Warn => Ok(problems),
+        FieldValidation::Ignore => Ok(Vec::new()),
+    }
 }
 
 /// Parses a request body (JSON, or YAML which kubectl may send for some writes).
@@ -69,6 +114,10 @@ pub fn decode_body(body: &[u8], content_type: &str) -> Result<Value, ApiError> {
         return Err(ApiError::too_large("Request entity too large: limit is 3145728"));
     }
     let media = content_type.split(';').next().unwrap_or("").trim();
+    if crate::protobuf::is_protobuf(media) {
+        return crate::protobuf::decode(body)
+            .map_err(|e| ApiError::bad_request(format!("the protobuf body could not be decoded: {e}")));
+    }
     match media {
         "" | "application/json" | "*/*" => serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("json: cannot unmarshal the request body: {e}"))),
@@ -107,9 +156,9 @@ async fn dispatch(call: Call<'_>) -> Result<Response, ApiError> {
             if res.info.plural == "bindings" {
                 return subresources::binding(&call, ns, None).await;
             }
-            let body = call.body_json()?;
+            let (body, warnings) = call.object_body(&res)?;
             let created = ops::create(&call.ctx()?, &res, ns, body).await?;
-            respond(&call, &res, created, 201)
+            respond(&call, &res, created, 201).map(|r| with_warnings(r, &warnings))
         }
         (&Method::DELETE, None, None) => {
             require(verb_ok("deletecollection"), "deletecollection", &res)?;
@@ -126,14 +175,14 @@ async fn dispatch(call: Call<'_>) -> Result<Response, ApiError> {
         }
         (&Method::PUT, Some(name), None) => {
             require(verb_ok("update"), "update", &res)?;
-            let body = call.body_json()?;
+            let (body, warnings) = call.object_body(&res)?;
             let updated = ops::update(&call.ctx()?, &res, ns, name, body, Part::Main).await?;
-            respond(&call, &res, updated, 200)
+            respond(&call, &res, updated, 200).map(|r| with_warnings(r, &warnings))
         }
         (&Method::PATCH, Some(name), None) => {
             require(verb_ok("patch"), "patch", &res)?;
-            let patched = patch::patch(&call, &res, ns, name, Part::Main).await?;
-            respond(&call, &res, patched, 200)
+            let (patched, warnings) = patch::patch(&call, &res, ns, name, Part::Main).await?;
+            respond(&call, &res, patched, 200).map(|r| with_warnings(r, &warnings))
         }
         (&Method::DELETE, Some(name), None) => {
             require(verb_ok("delete"), "delete", &res)?;
@@ -168,6 +217,17 @@ fn require(allowed: bool, verb: &str, res: &Resource) -> Result<(), ApiError> {
         "the server does not allow this method on the requested resource ({verb} {})",
         res.info.plural
     )))
+}
+
+/// Adds `Warning` headers (RFC 7234 style, code 299, as upstream sends them).
+pub fn with_warnings(mut response: Response, warnings: &[String]) -> Response {
+    for w in warnings {
+        let text = format!("299 - \"{}\"", w.replace('\\', "\\\\").replace('"', "\\\""));
+        if let Ok(v) = http::HeaderValue::from_str(&text) {
+            response.headers_mut().append(http::header::WARNING, v);
+        }
+    }
+    response
 }
 
 /// A single-object answer in the representation the client accepts.

@@ -10,9 +10,10 @@ use crate::registry::Resource;
 use crate::request::Representation;
 use crate::table;
 
-/// The object as served by `res` (its apiVersion and kind first).
+/// The object as served by `res` (converted from the stored version; apiVersion and kind
+/// first).
 pub fn object(res: &Resource, obj: Value) -> Value {
-    object::with_type(obj, &res.api_version(), res.info.kind)
+    object::with_type(res.from_storage(obj), &res.api_version(), res.info.kind)
 }
 
 fn partial(obj: &Value) -> Value {
@@ -40,7 +41,8 @@ fn row(res: &Resource, obj: &Value, include_object: &str, now: SystemTime) -> Va
         "Object" => object(res, obj.clone()),
         _ => partial(obj),
     };
-    json!({"cells": table::cells(res.info.group, res.info.kind, obj, now), "object": embedded})
+    let served = res.from_storage(obj.clone());
+    json!({"cells": table::cells(res.info.group, res.info.kind, &served, now), "object": embedded})
 }
 
 /// A single object in the requested representation.

@@ -68,7 +68,7 @@ pub async fn patch(
     ns: Option<&str>,
     name: &str,
     part: Part,
-) -> Result<Value, ApiError> {
+) -> Result<(Value, Vec<String>), ApiError> {
     let kind = kind_of(call.content_type())?;
     if call.body.len() > ops::MAX_BODY_BYTES {
         return Err(ApiError::too_large("Request entity too large: limit is 3145728"));
@@ -76,29 +76,48 @@ pub async fn patch(
     let body: Value =
         serde_json::from_slice(&call.body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
     let (group, version, kind_name) = (res.info.group, res.info.version, res.info.kind);
-    let apply = move |current: &Value| -> Result<Value, ApiError> {
+    let warnings = std::sync::Mutex::new(Vec::new());
+    let apply = |current: &Value| -> Result<Value, ApiError> {
+        let mut patched = apply_patch(kind, current, &body, group, version, kind_name)?;
+        let found = super::check_fields(call, res, &mut patched, Vec::new())?;
+        *warnings.lock().unwrap_or_else(|e| e.into_inner()) = found;
+        Ok(patched)
+    };
+    let ctx = call.ctx()?;
+    let patched = ops::patch(&ctx, res, ns, name, part, &apply).await?;
+    let warnings = warnings.into_inner().unwrap_or_else(|e| e.into_inner());
+    Ok((patched, warnings))
+}
+
+fn apply_patch(
+    kind: Kind,
+    current: &Value,
+    body: &Value,
+    group: &str,
+    version: &str,
+    kind_name: &str,
+) -> Result<Value, ApiError> {
+    {
         match kind {
-            Kind::Json => json_patch(current, &body),
+            Kind::Json => json_patch(current, body),
             Kind::Merge => {
                 if !body.is_object() {
                     return Err(ApiError::bad_request("the merge patch must be a JSON object"));
                 }
                 let mut doc = current.clone();
-                json_patch::merge(&mut doc, &body);
+                json_patch::merge(&mut doc, body);
                 Ok(doc)
             }
             Kind::Strategic => {
                 let meta = schema::schemas().patch_meta(group, version, kind_name);
-                strategic::apply(current, &body, meta.as_ref()).map_err(|e| match e.status_code() {
+                strategic::apply(current, body, meta.as_ref()).map_err(|e| match e.status_code() {
                     400 => ApiError::bad_request(e.message()),
                     422 => ApiError::new(422, "Invalid", e.message()),
                     _ => ApiError::new(500, "", e.message()),
                 })
             }
         }
-    };
-    let ctx = call.ctx()?;
-    ops::patch(&ctx, res, ns, name, part, &apply).await
+    }
 }
 
 #[cfg(test)]

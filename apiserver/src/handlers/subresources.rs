@@ -37,8 +37,8 @@ pub async fn serve(
             respond(call, res, updated, 200)
         }
         ("status", &Method::PATCH) => {
-            let patched = patch::patch(call, res, ns, name, Part::Status).await?;
-            respond(call, res, patched, 200)
+            let (patched, warnings) = patch::patch(call, res, ns, name, Part::Status).await?;
+            respond(call, res, patched, 200).map(|r| super::with_warnings(r, &warnings))
         }
         ("scale", &Method::GET) => {
             let (obj, _) = ops::get(&ctx, res, ns, name).await?;

@@ -15,12 +15,14 @@ use crate::storage::Keys;
 use crate::validation::NameRule;
 use crate::watchcache::WatchCache;
 
+mod conversion;
 pub mod list;
 mod namespaces;
 pub mod ops;
-mod pods;
+pub(crate) mod pods;
 mod services;
 pub mod strategy;
+mod workloads;
 
 pub use services::Allocators;
 pub use strategy::Strategy;
@@ -50,6 +52,16 @@ impl Resource {
         self.info.api_version()
     }
 
+    /// The object as stored, from the version this resource serves.
+    pub fn to_storage(&self, obj: serde_json::Value) -> serde_json::Value {
+        conversion::to_storage(self.info.group, self.info.version, self.info.plural, obj)
+    }
+
+    /// The object as this resource serves it, from the stored version.
+    pub fn from_storage(&self, obj: serde_json::Value) -> serde_json::Value {
+        conversion::from_storage(self.info.group, self.info.version, self.info.plural, obj)
+    }
+
     pub fn has_subresource(&self, name: &str) -> bool {
         self.info.subresources.iter().any(|s| s.name == name)
     }
@@ -66,7 +78,7 @@ impl Registry {
         let mut caches: HashMap<(String, String), Arc<OnceCell<Arc<WatchCache>>>> = HashMap::new();
         let mut by_gvr = HashMap::new();
         for info in resources::BUILTIN {
-            if info.verbs.is_empty() || !info.verbs.contains(&"get") && !info.verbs.contains(&"create") {
+            if info.verbs.is_empty() {
                 continue;
             }
             let (group, _) = info.storage.unwrap_or((info.group, info.version));
@@ -90,7 +102,16 @@ impl Registry {
         self.get(group, version, plural).map(|r| r.info.namespaced)
     }
 
-    /// The resource's watch cache, started on first use.
+    /// Starts every resource's watch cache (once per stored resource), so watches can resume
+    /// from any revision since the server started.
+    pub async fn start_caches(&self) -> Result<(), ApiError> {
+        for resource in self.by_gvr.values() {
+            self.cache(resource).await?;
+        }
+        Ok(())
+    }
+
+    /// The resource's watch cache (started by `start_caches`, or on first use).
     pub async fn cache(&self, resource: &Resource) -> Result<Arc<WatchCache>, ApiError> {
         resource
             .cache
@@ -102,14 +123,6 @@ impl Registry {
 
 /// Resources whose `metadata.generation` follows their spec, as upstream's strategies set it.
 const GENERATION: &[&str] = &[
-    "deployments",
-    "replicasets",
-    "statefulsets",
-    "daemonsets",
-    "controllerrevisions",
-    "replicationcontrollers",
-    "jobs",
-    "cronjobs",
     "horizontalpodautoscalers",
     "poddisruptionbudgets",
     "customresourcedefinitions",
@@ -128,6 +141,14 @@ fn strategy_for(info: &'static ResourceInfo) -> Arc<dyn Strategy> {
         ("", "namespaces") => Arc::new(namespaces::Namespaces),
         ("", "pods") => Arc::new(pods::Pods),
         ("", "services") => Arc::new(services::Services),
+        ("apps", "deployments") => Arc::new(workloads::Workloads(workloads::Kind::Deployment)),
+        ("apps", "replicasets") => Arc::new(workloads::Workloads(workloads::Kind::ReplicaSet)),
+        ("apps", "statefulsets") => Arc::new(workloads::Workloads(workloads::Kind::StatefulSet)),
+        ("apps", "daemonsets") => Arc::new(workloads::Workloads(workloads::Kind::DaemonSet)),
+        ("", "replicationcontrollers") => Arc::new(workloads::Workloads(workloads::Kind::ReplicationController)),
+        ("", "podtemplates") => Arc::new(workloads::Workloads(workloads::Kind::PodTemplate)),
+        ("batch", "jobs") => Arc::new(workloads::Workloads(workloads::Kind::Job)),
+        ("batch", "cronjobs") => Arc::new(workloads::Workloads(workloads::Kind::CronJob)),
         _ => Arc::new(strategy::Generic {
             name_rule: match info.group {
                 "rbac.authorization.k8s.io" => NameRule::PathSegment,

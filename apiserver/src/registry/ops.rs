@@ -120,6 +120,7 @@ async fn check_namespace_lifecycle(ctx: &Ctx<'_>, res: &Resource, ns: &str) -> R
 
 pub async fn create(ctx: &Ctx<'_>, res: &Resource, ns: Option<&str>, mut obj: Value) -> Result<Value, ApiError> {
     check_type(res, &mut obj, res.info.kind)?;
+    let mut obj = res.to_storage(obj);
     check_namespace(res, &mut obj, ns)?;
     if let Some(ns) = object::namespace(&obj).filter(|_| res.info.namespaced) {
         check_namespace_lifecycle(ctx, res, ns).await?;
@@ -185,6 +186,7 @@ pub async fn update(
     part: Part,
 ) -> Result<Value, ApiError> {
     check_type(res, &mut obj, res.info.kind)?;
+    let mut obj = res.to_storage(obj);
     check_namespace(res, &mut obj, ns)?;
     match object::meta_str(&obj, "name") {
         Some(n) if n != name => {
@@ -215,11 +217,13 @@ pub async fn patch(
     let mut attempts = 0;
     loop {
         let (old, revision) = get(ctx, res, ns, name).await?;
-        let mut patched = apply(&old)?;
+        // Patches are written against the version the client uses.
+        let mut patched = apply(&res.from_storage(old.clone()))?;
         if !patched.is_object() {
             return Err(ApiError::bad_request("the patch did not produce an object"));
         }
         check_type(res, &mut patched, res.info.kind)?;
+        let mut patched = res.to_storage(patched);
         if object::name(&patched) != name {
             return Err(ApiError::bad_request(format!(
                 "the name of the object ({}) does not match the name on the URL ({name})",

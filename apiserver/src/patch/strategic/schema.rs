@@ -33,7 +33,7 @@ impl<'a> SchemaNode<'a> {
     }
 
     /// The schema this node stands for, through single-element `allOf` wrappers and `$ref`s.
-    fn target(&self) -> &'a Value {
+    pub fn target(&self) -> &'a Value {
         let mut node = self.schema;
         for _ in 0..MAX_HOPS {
             if let Some([only]) = node.get("allOf").and_then(Value::as_array).map(Vec::as_slice) {

@@ -1,0 +1,159 @@
+//! The e2e harness: starts a real `rkube server` process (on a free port, in a temporary data
+//! directory, on the embedded store or a real etcd) and drives it with the stock kubectl
+//! binaries installed on the machine and with kube-rs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use store::testing::EtcdServer;
+
+/// Which store the cluster runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Embedded,
+    Etcd,
+}
+
+pub struct Cluster {
+    pub dir: tempfile::TempDir,
+    pub kubeconfig: PathBuf,
+    child: Child,
+    _etcd: Option<EtcdServer>,
+}
+
+/// The rkube binary built alongside the tests (`$RKUBE_BIN` overrides).
+pub fn rkube_bin() -> PathBuf {
+    if let Some(bin) = std::env::var_os("RKUBE_BIN") {
+        return PathBuf::from(bin);
+    }
+    // Test binaries live in target/<profile>/deps; the rkube binary in target/<profile>.
+    let exe = std::env::current_exe().unwrap_or_default();
+    exe.parent().and_then(Path::parent).map(|p| p.join("rkube")).unwrap_or_else(|| PathBuf::from("rkube"))
+}
+
+/// The directory holding `kubectl.1.27` ... `kubectl.1.33` beside the `kubectl` dispatcher.
+pub fn kubectl_dir() -> PathBuf {
+    let dispatcher = which("kubectl").unwrap_or_else(|| PathBuf::from("/usr/local/bin/kubectl"));
+    let real = std::fs::canonicalize(&dispatcher).unwrap_or(dispatcher);
+    real.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| Path::new(d).join(name)).find(|p| p.exists())
+}
+
+/// The path of stock kubectl `version` (e.g. "1.33"); fails the test if it is not installed.
+pub fn kubectl_path(version: &str) -> PathBuf {
+    let path = kubectl_dir().join(format!("kubectl.{version}"));
+    assert!(path.exists(), "kubectl {version} is not installed at {}", path.display());
+    path
+}
+
+impl Cluster {
+    pub async fn start(backend: Backend) -> Result<Self> {
+        let _ = tracing_subscriber::fmt().with_test_writer().try_init();
+        let dir = tempfile::tempdir()?;
+        let (etcd, store_args) = match backend {
+            Backend::Embedded => (None, vec![]),
+            Backend::Etcd => {
+                let etcd = EtcdServer::start(&dir.path().join("etcd")).await?;
+                let args = vec![
+                    "--store".to_string(),
+                    "etcd".to_string(),
+                    "--etcd-servers".to_string(),
+                    etcd.endpoint.clone(),
+                ];
+                (Some(etcd), args)
+            }
+        };
+        let log = std::fs::File::create(dir.path().join("rkube.log"))?;
+        let child = Command::new(rkube_bin())
+            .arg("server")
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .args(["--secure-port", "0"])
+            .args(&store_args)
+            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {}", rkube_bin().display()))?;
+        let kubeconfig = dir.path().join("data").join("admin.kubeconfig");
+        let mut cluster = Self { dir, kubeconfig, child, _etcd: etcd };
+        cluster.wait_ready().await?;
+        Ok(cluster)
+    }
+
+    async fn wait_ready(&mut self) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!("rkube server exited at start ({status}):\n{}", self.log());
+            }
+            if self.kubeconfig.exists()
+                && let Ok(client) = self.client().await
+                && let Ok(body) = client.request_text(http_get("/readyz")).await
+                && body == "ok"
+            {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("rkube server not ready within 60s:\n{}", self.log());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The server's log so far (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("rkube.log")).unwrap_or_default()
+    }
+
+    pub async fn client(&self) -> Result<kube::Client> {
+        let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig)?;
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?;
+        Ok(kube::Client::try_from(config)?)
+    }
+
+    /// Runs stock kubectl `version` with this cluster's kubeconfig.
+    pub fn kubectl(&self, version: &str, args: &[&str]) -> Output {
+        self.kubectl_cmd(version).args(args).output().unwrap_or_else(|e| panic!("running kubectl {version}: {e}"))
+    }
+
+    pub fn kubectl_cmd(&self, version: &str) -> Command {
+        let mut cmd = Command::new(kubectl_path(version));
+        cmd.env("KUBECONFIG", &self.kubeconfig).env_remove("KUBECTL_EXTERNAL_DIFF");
+        cmd
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn http_get(path: &str) -> http::Request<Vec<u8>> {
+    http::Request::get(path).body(Vec::new()).unwrap_or_default()
+}
+
+/// stdout of a kubectl run that must succeed.
+#[track_caller]
+pub fn ok(out: Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "kubectl failed ({}):\nstdout: {stdout}\nstderr: {stderr}", out.status);
+    stdout
+}
+
+/// stderr of a kubectl run that must fail.
+#[track_caller]
+pub fn fails(out: Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "kubectl should have failed:\nstdout: {stdout}\nstderr: {stderr}");
+    stderr
+}
