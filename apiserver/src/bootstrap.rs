@@ -14,6 +14,13 @@ pub const NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube
 async fn ensure(ctx: &Ctx<'_>, group: &str, plural: &str, ns: Option<&str>, obj: Value) -> Result<(), ApiError> {
     let res =
         ctx.registry.get(group, "v1", plural).ok_or_else(|| ApiError::internal(format!("{plural} are not served")))?;
+    // Look first: a create would try to allocate what the existing object holds (the
+    // `kubernetes` Service's address) before it finds the object.
+    match ops::get(ctx, res, ns, object::name(&obj)).await {
+        Ok(_) => return Ok(()),
+        Err(e) if e.code == 404 => {}
+        Err(e) => return Err(e),
+    }
     match ops::create(ctx, res, ns, obj).await {
         Ok(_) => Ok(()),
         Err(e) if e.reason == "AlreadyExists" => Ok(()),

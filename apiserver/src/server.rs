@@ -240,7 +240,9 @@ async fn api_request_inner(api: Arc<Api>, req: Request) -> Result<Response, ApiE
     let user = req.extensions().get::<UserInfo>().cloned().ok_or_else(ApiError::unauthorized)?;
     let query = Query::parse(req.uri().query())?;
     let method = req.method().clone();
-    let body = read_body(req.into_body()).await?;
+    let declared =
+        headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    let body = read_body(req.into_body(), declared).await?;
     if reviews::handles(&target) {
         let content_type =
             headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
@@ -264,15 +266,44 @@ fn discovery_response(accept: Option<&str>, legacy: bool, document: impl FnOnce(
     }
 }
 
-async fn read_body(body: Body) -> Result<Bytes, ApiError> {
-    let limited = http_body_util::Limited::new(body, handlers_limit());
-    match limited.collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
-            Err(ApiError::too_large("Request entity too large: limit is 3145728"))
-        }
-        Err(e) => Err(ApiError::bad_request(format!("reading the request body: {e}"))),
+/// Reads a request body of at most the API's limit. A larger one is answered 413 at once; its
+/// remainder is read and dropped in the background (up to a bound), because an HTTP/2 stream
+/// whose request body is abandoned gets reset and many clients then lose the 413 itself.
+async fn read_body(mut body: Body, declared: Option<usize>) -> Result<Bytes, ApiError> {
+    let too_large = || ApiError::too_large("Request entity too large: limit is 3145728");
+    let limit = handlers_limit();
+    if declared.is_some_and(|n| n > limit) {
+        drain(body);
+        return Err(too_large());
     }
+    let mut buf = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| ApiError::bad_request(format!("reading the request body: {e}")))?;
+        if let Ok(data) = frame.into_data() {
+            buf.extend_from_slice(&data);
+            if buf.len() > limit {
+                drain(body);
+                return Err(too_large());
+            }
+        }
+    }
+    Ok(buf.freeze())
+}
+
+fn drain(mut body: Body) {
+    const DRAIN_MAX: usize = 64 << 20;
+    tokio::spawn(async move {
+        let mut read = 0;
+        let drained = tokio::time::timeout(std::time::Duration::from_secs(30), async {
+            while let Some(Ok(frame)) = body.frame().await {
+                read += frame.data_ref().map_or(0, |d| d.len());
+                if read > DRAIN_MAX {
+                    break;
+                }
+            }
+        });
+        let _ = drained.await;
+    });
 }
 
 fn handlers_limit() -> usize {

@@ -20,6 +20,7 @@ pub struct Cluster {
     pub dir: tempfile::TempDir,
     pub kubeconfig: PathBuf,
     child: Child,
+    args: Vec<String>,
     _etcd: Option<EtcdServer>,
 }
 
@@ -53,6 +54,11 @@ pub fn kubectl_path(version: &str) -> PathBuf {
 
 impl Cluster {
     pub async fn start(backend: Backend) -> Result<Self> {
+        Self::start_with(backend, &[]).await
+    }
+
+    /// Starts a cluster with extra `rkube server` flags.
+    pub async fn start_with(backend: Backend, extra: &[&str]) -> Result<Self> {
         let _ = tracing_subscriber::fmt().with_test_writer().try_init();
         let dir = tempfile::tempdir()?;
         let (etcd, store_args) = match backend {
@@ -68,22 +74,26 @@ impl Cluster {
                 (Some(etcd), args)
             }
         };
-        let log = std::fs::File::create(dir.path().join("rkube.log"))?;
-        let child = Command::new(rkube_bin())
-            .arg("server")
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .args(["--secure-port", "0"])
-            .args(&store_args)
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .with_context(|| format!("starting {}", rkube_bin().display()))?;
+        let mut args =
+            vec!["server".to_string(), "--data-dir".to_string(), dir.path().join("data").display().to_string()];
+        args.extend(["--secure-port", "0"].map(String::from));
+        args.extend(store_args);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let child = spawn(&args, dir.path())?;
         let kubeconfig = dir.path().join("data").join("admin.kubeconfig");
-        let mut cluster = Self { dir, kubeconfig, child, _etcd: etcd };
+        let mut cluster = Self { dir, kubeconfig, child, args, _etcd: etcd };
         cluster.wait_ready().await?;
         Ok(cluster)
+    }
+
+    /// Kills the server with SIGKILL (no chance to clean up) and starts it again on the same
+    /// data; it may come back on another port (the kubeconfig says which).
+    pub async fn crash_and_restart(&mut self) -> Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        std::fs::remove_file(&self.kubeconfig)?;
+        self.child = spawn(&self.args, self.dir.path())?;
+        self.wait_ready().await
     }
 
     async fn wait_ready(&mut self) -> Result<()> {
@@ -106,9 +116,20 @@ impl Cluster {
         }
     }
 
+    /// The server process id (to read its memory use).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The server's log so far (for failure messages).
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("rkube.log")).unwrap_or_default()
+    }
+
+    /// The server's address (`https://127.0.0.1:PORT`), from the kubeconfig.
+    pub fn server_url(&self) -> String {
+        let text = std::fs::read_to_string(&self.kubeconfig).unwrap_or_default();
+        text.lines().find_map(|l| l.trim().strip_prefix("server: ")).unwrap_or_default().to_string()
     }
 
     pub async fn client(&self) -> Result<kube::Client> {
@@ -127,6 +148,17 @@ impl Cluster {
         cmd.env("KUBECONFIG", &self.kubeconfig).env_remove("KUBECTL_EXTERNAL_DIFF");
         cmd
     }
+}
+
+fn spawn(args: &[String], dir: &Path) -> Result<Child> {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("rkube.log"))?;
+    Command::new(rkube_bin())
+        .args(args)
+        .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("starting {}", rkube_bin().display()))
 }
 
 impl Drop for Cluster {
