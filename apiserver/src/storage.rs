@@ -51,9 +51,12 @@ impl Keys {
 
 /// The bytes stored for an object.
 pub fn encode(obj: &Value) -> Result<Bytes, ApiError> {
-    let mut obj = obj.clone();
-    object::remove_meta(&mut obj, "resourceVersion");
-    serde_json::to_vec(&obj).map(Bytes::from).map_err(ApiError::internal)
+    if object::metadata(obj).is_some_and(|m| m.contains_key("resourceVersion")) {
+        let mut obj = obj.clone();
+        object::remove_meta(&mut obj, "resourceVersion");
+        return serde_json::to_vec(&obj).map(Bytes::from).map_err(ApiError::internal);
+    }
+    serde_json::to_vec(obj).map(Bytes::from).map_err(ApiError::internal)
 }
 
 /// The object a stored version holds, with its resourceVersion.

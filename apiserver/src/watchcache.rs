@@ -21,6 +21,9 @@ use crate::storage;
 
 /// Events kept for watchers that resume from a recent revision.
 const HISTORY: usize = 10_000;
+/// Events buffered for live watchers; one that falls further behind is ended and resumes
+/// from `HISTORY`. (A broadcast channel allocates its whole buffer up front.)
+const LIVE_BUFFER: usize = 1024;
 /// How long a request may wait for the cache to reach the revision it asks for.
 const CATCH_UP_WAIT: Duration = Duration::from_secs(3);
 
@@ -101,7 +104,7 @@ impl WatchCache {
     /// Starts the cache for every key under `prefix` and returns once it holds the current
     /// state.
     pub async fn start(store: Arc<dyn Store>, prefix: String) -> Result<Arc<Self>, ApiError> {
-        let (events, _) = broadcast::channel(HISTORY);
+        let (events, _) = broadcast::channel(LIVE_BUFFER);
         let cache = Arc::new(Self {
             prefix,
             state: RwLock::new(State { objects: BTreeMap::new(), revision: 0, history: VecDeque::new(), oldest: 0 }),
@@ -243,6 +246,11 @@ impl WatchCache {
                 Err(ApiError::timeout(format!("Too large resource version: {revision}, current: {}", self.revision())))
             }
         }
+    }
+
+    /// The current object under `key`, if any.
+    pub fn get(&self, key: &str) -> Option<Arc<Value>> {
+        self.read().objects.get(key).cloned()
     }
 
     /// The current objects passing `filter`, and the revision they are at.

@@ -29,9 +29,15 @@ pub fn rkube_bin() -> PathBuf {
     if let Some(bin) = std::env::var_os("RKUBE_BIN") {
         return PathBuf::from(bin);
     }
-    // Test binaries live in target/<profile>/deps; the rkube binary in target/<profile>.
+    // Test binaries live in target/<profile>/deps, other binaries (the benchmark) in
+    // target/<profile>, beside rkube.
     let exe = std::env::current_exe().unwrap_or_default();
-    exe.parent().and_then(Path::parent).map(|p| p.join("rkube")).unwrap_or_else(|| PathBuf::from("rkube"))
+    exe.ancestors()
+        .skip(1)
+        .take(2)
+        .map(|dir| dir.join("rkube"))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("rkube"))
 }
 
 /// The directory holding `kubectl.1.27` ... `kubectl.1.33` beside the `kubectl` dispatcher.

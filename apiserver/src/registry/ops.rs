@@ -101,17 +101,25 @@ fn invalid(res: &Resource, obj: &Value, causes: Vec<Cause>) -> ApiError {
 
 /// A namespaced create needs its namespace to exist and not be terminating (upstream's
 /// NamespaceLifecycle admission).
-async fn check_namespace_lifecycle(ctx: &Ctx<'_>, res: &Resource, ns: &str) -> Result<(), ApiError> {
+async fn check_namespace_lifecycle(ctx: &Ctx<'_>, res: &Resource, ns: &str, name: &str) -> Result<(), ApiError> {
     let Some(namespaces) = ctx.registry.get("", "v1", "namespaces") else { return Ok(()) };
     let key = namespaces.keys.key(None, ns);
-    let (kv, _) = ctx.registry.store.get(&key, 0).await.map_err(|e| store_error(e, "", "namespaces", ns))?;
-    let Some(kv) = kv else { return Err(ApiError::not_found("", "namespaces", ns)) };
-    let namespace = storage::decode(&kv)?;
-    if object::is_deleting(&namespace) {
+    // The cache answers almost always; a namespace created a moment ago may not be in it yet,
+    // so a miss is checked against the store (as upstream's admission does).
+    let cached = ctx.registry.cache(namespaces).await?.get(&key);
+    let deleting = match cached {
+        Some(namespace) => object::is_deleting(&namespace),
+        None => {
+            let (kv, _) = ctx.registry.store.get(&key, 0).await.map_err(|e| store_error(e, "", "namespaces", ns))?;
+            let Some(kv) = kv else { return Err(ApiError::not_found("", "namespaces", ns)) };
+            object::is_deleting(&storage::decode(&kv)?)
+        }
+    };
+    if deleting {
         return Err(ApiError::forbidden(
             res.group(),
             res.info.plural,
-            object::name(&namespace),
+            name,
             &format!("unable to create new content in namespace {ns} because it is being terminated"),
         ));
     }
@@ -123,7 +131,7 @@ pub async fn create(ctx: &Ctx<'_>, res: &Resource, ns: Option<&str>, mut obj: Va
     let mut obj = res.to_storage(obj);
     check_namespace(res, &mut obj, ns)?;
     if let Some(ns) = object::namespace(&obj).filter(|_| res.info.namespaced) {
-        check_namespace_lifecycle(ctx, res, ns).await?;
+        check_namespace_lifecycle(ctx, res, ns, object::name(&obj)).await?;
     }
     let generated = object::name(&obj).is_empty();
     let generate_name = object::meta_str(&obj, "generateName").unwrap_or("").to_string();
@@ -320,6 +328,7 @@ async fn write_update(
         return Ok(obj);
     }
     let key = res.keys.key(object::namespace(&obj), name);
+    object::remove_meta(&mut obj, "resourceVersion");
     // The last finalizer of a deleting object gone: the object goes.
     if object::is_deleting(&obj) && object::finalizers(&obj).is_empty() {
         ctx.registry

@@ -147,11 +147,12 @@ async fn main() -> Result<()> {
         }
     })
     .await;
-    let p = pods.clone();
+    // Both measured as raw bytes, so the figures are the server's, not the client's decoding.
+    let c = client.clone();
     let (get_pod, mut g) = load(a.clients, a.seconds, move |_| {
-        let p = p.clone();
+        let c = c.clone();
         async move {
-            p.get("target").await?;
+            c.request_text(http::Request::get("/api/v1/namespaces/default/pods/target").body(Vec::new())?).await?;
             Ok(())
         }
     })
@@ -167,11 +168,15 @@ async fn main() -> Result<()> {
 
     // Pod creates through the API, then the same number of raw puts of a pod-sized value to a
     // local etcd, in the same run.
-    let p = pods.clone();
+    let c = client.clone();
     let (creates, mut cr) = load(a.clients, a.seconds, move |n| {
-        let p = p.clone();
+        let c = c.clone();
         async move {
-            p.create(&PostParams::default(), &pod(&format!("create-{n}"))).await?;
+            let body = serde_json::to_vec(&pod(&format!("create-{n}")))?;
+            let req = http::Request::post("/api/v1/namespaces/default/pods")
+                .header("Content-Type", "application/json")
+                .body(body)?;
+            c.request_text(req).await?;
             Ok(())
         }
     })

@@ -55,7 +55,7 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { cache_bytes: 256 << 20, max_batch: 1024, watch_buffer: 1024 }
+        Self { cache_bytes: 64 << 20, max_batch: 1024, watch_buffer: 256 }
     }
 }
 
