@@ -14,6 +14,7 @@ use anyhow::Context;
 
 pub mod authn;
 mod bootstrap;
+pub mod cached;
 mod fieldvalidation;
 pub mod handlers;
 mod metrics;

@@ -16,6 +16,7 @@ use serde_json::Value;
 use store::{EventKind, RangeRequest, Store, WatchItem, WatchRequest};
 use tokio::sync::{broadcast, watch};
 
+use crate::cached::CachedObject;
 use crate::status::ApiError;
 use crate::storage;
 
@@ -50,9 +51,9 @@ pub struct CacheEvent {
     pub kind: EventType,
     pub key: String,
     /// The object after the change (for a deletion: its last state).
-    pub object: Arc<Value>,
+    pub object: Arc<CachedObject>,
     /// The object before the change, if it existed.
-    pub prev: Option<Arc<Value>>,
+    pub prev: Option<Arc<CachedObject>>,
     pub revision: i64,
 }
 
@@ -66,7 +67,7 @@ enum Broadcast {
 }
 
 struct State {
-    objects: BTreeMap<String, Arc<Value>>,
+    objects: BTreeMap<String, Arc<CachedObject>>,
     revision: i64,
     history: VecDeque<Arc<CacheEvent>>,
     /// Watches may resume from any revision >= this one.
@@ -75,18 +76,21 @@ struct State {
 
 pub struct WatchCache {
     prefix: String,
+    /// The stored resource, whose field selectors cached objects carry.
+    group: String,
+    resource: String,
     state: RwLock<State>,
     events: broadcast::Sender<Broadcast>,
     revision: watch::Sender<i64>,
 }
 
 /// Which objects a watcher or list wants (namespace, name, selectors), decided by the caller.
-pub type Filter = Arc<dyn Fn(&str, &Value) -> bool + Send + Sync>;
+pub type Filter = Arc<dyn Fn(&str, &CachedObject) -> bool + Send + Sync>;
 
 /// What a watcher receives.
 #[derive(Clone, Debug)]
 pub enum WatchOut {
-    Event(EventType, Arc<Value>, i64),
+    Event(EventType, Arc<CachedObject>, i64),
     /// Nothing more up to this revision (for BOOKMARK events).
     Progress(i64),
 }
@@ -103,10 +107,17 @@ pub enum Start {
 impl WatchCache {
     /// Starts the cache for every key under `prefix` and returns once it holds the current
     /// state.
-    pub async fn start(store: Arc<dyn Store>, prefix: String) -> Result<Arc<Self>, ApiError> {
+    pub async fn start(
+        store: Arc<dyn Store>,
+        prefix: String,
+        group: &str,
+        resource: &str,
+    ) -> Result<Arc<Self>, ApiError> {
         let (events, _) = broadcast::channel(LIVE_BUFFER);
         let cache = Arc::new(Self {
             prefix,
+            group: group.to_string(),
+            resource: resource.to_string(),
             state: RwLock::new(State { objects: BTreeMap::new(), revision: 0, history: VecDeque::new(), oldest: 0 }),
             events,
             revision: watch::channel(0).0,
@@ -135,7 +146,7 @@ impl WatchCache {
             store.range(RangeRequest::prefix(&self.prefix)).await.map_err(|e| ApiError::unavailable(e.to_string()))?;
         let mut objects = BTreeMap::new();
         for kv in &listed.kvs {
-            objects.insert(kv.key.to_string(), Arc::new(storage::decode(kv)?));
+            objects.insert(kv.key.to_string(), Arc::new(self.cached(&storage::decode(kv)?)?));
         }
         let watch = WatchRequest::prefix(&self.prefix).from_revision(listed.revision + 1).with_progress_notify();
         let stream = store.watch(watch).await.map_err(|e| ApiError::unavailable(e.to_string()))?;
@@ -183,29 +194,38 @@ impl WatchCache {
         }
     }
 
+    fn cached(&self, obj: &Value) -> Result<CachedObject, ApiError> {
+        CachedObject::new(obj, &self.group, &self.resource)
+    }
+
     fn apply(&self, e: store::Event) -> Result<(), ApiError> {
         let key = e.kv.key.to_string();
         let revision = e.kv.mod_revision;
-        let prev = match &e.prev_kv {
-            Some(kv) => Some(Arc::new(storage::decode(kv)?)),
-            None => None,
+        // Decoding happens before the lock is taken: the lock is only held to swap pointers.
+        let object = match e.kind {
+            EventKind::Put => Some(Arc::new(self.cached(&storage::decode(&e.kv)?)?)),
+            EventKind::Delete => None,
+        };
+        let deleted_state = match (&e.kind, &e.prev_kv) {
+            (EventKind::Delete, Some(kv)) => Some(Arc::new(self.cached(&storage::decode_at(&kv.value, revision)?)?)),
+            _ => None,
         };
         let event = {
             let mut state = self.write();
-            let previous = state.objects.get(&key).cloned().or(prev);
-            let (kind, object) = match e.kind {
-                EventKind::Put => {
-                    let object = Arc::new(storage::decode(&e.kv)?);
+            let previous = state.objects.get(&key).cloned();
+            let (kind, object) = match (object, deleted_state) {
+                (Some(object), _) => {
                     state.objects.insert(key.clone(), object.clone());
                     (if previous.is_some() { EventType::Modified } else { EventType::Added }, object)
                 }
-                EventKind::Delete => {
+                // A deleted object is reported in its last state, at the deleting revision.
+                (None, Some(last)) => {
                     state.objects.remove(&key);
-                    let Some(last) = previous.clone() else { return Ok(()) };
-                    // A deleted object is reported in its last state, at the deleting revision.
-                    let mut last = (*last).clone();
-                    crate::object::set_meta(&mut last, "resourceVersion", Value::String(revision.to_string()));
-                    (EventType::Deleted, Arc::new(last))
+                    (EventType::Deleted, last)
+                }
+                (None, None) => {
+                    state.objects.remove(&key);
+                    return Ok(());
                 }
             };
             let event = Arc::new(CacheEvent { kind, key, object, prev: previous, revision });
@@ -249,12 +269,12 @@ impl WatchCache {
     }
 
     /// The current object under `key`, if any.
-    pub fn get(&self, key: &str) -> Option<Arc<Value>> {
+    pub fn get(&self, key: &str) -> Option<Arc<CachedObject>> {
         self.read().objects.get(key).cloned()
     }
 
     /// The current objects passing `filter`, and the revision they are at.
-    pub fn list(&self, filter: &Filter) -> (Vec<Arc<Value>>, i64) {
+    pub fn list(&self, filter: &Filter) -> (Vec<Arc<CachedObject>>, i64) {
         let state = self.read();
         let items = state.objects.iter().filter(|(k, o)| filter(k, o)).map(|(_, o)| o.clone()).collect();
         (items, state.revision)

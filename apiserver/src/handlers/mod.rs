@@ -10,6 +10,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode, header};
 use serde_json::{Map, Value, json};
 
+use crate::cached::CachedObject;
 use crate::object;
 use crate::registry::list::{self, ListOptions};
 use crate::registry::ops::{self, Part};
@@ -264,13 +265,26 @@ pub fn filter(
     let prefix = res.keys.prefix(ns);
     let (group, plural) = (res.info.group, res.info.plural);
     let name = name.map(str::to_string);
-    let f: Filter = Arc::new(move |key: &str, obj: &Value| {
+    let f: Filter = Arc::new(move |key: &str, obj: &CachedObject| {
         key.starts_with(&prefix)
-            && name.as_deref().is_none_or(|n| object::name(obj) == n)
-            && labels.as_ref().is_none_or(|l| l.matches(object::labels(obj)))
-            && fields.as_ref().is_none_or(|f| field_sets::matches_object(group, plural, f, obj).unwrap_or(false))
+            && name.as_deref().is_none_or(|n| key.rsplit('/').next() == Some(n))
+            && labels.as_ref().is_none_or(|l| l.matches(obj.labels.as_ref()))
+            && fields.as_ref().is_none_or(|f| matches_fields(group, plural, f, obj))
     });
     Ok((f, filtered))
+}
+
+/// Field selectors read the attributes cached with the object; a field outside the stored
+/// resource's set (e.g. an events.k8s.io name on core events) is read from the object itself.
+fn matches_fields(group: &str, plural: &str, sel: &fields::Selector, obj: &CachedObject) -> bool {
+    sel.requirements().iter().all(|r| match obj.field(&r.field) {
+        Some(value) => r.matches(value),
+        None => obj
+            .decode()
+            .ok()
+            .and_then(|o| field_sets::field_value(group, plural, &o, &r.field).ok())
+            .is_some_and(|v| r.matches(v.as_deref())),
+    })
 }
 
 async fn list(call: &Call<'_>, res: &Resource, ns: Option<&str>) -> Result<Response, ApiError> {
@@ -293,7 +307,8 @@ async fn list(call: &Call<'_>, res: &Resource, ns: Option<&str>) -> Result<Respo
         meta.insert("remainingItemCount".into(), json!(remaining));
     }
     let include = call.query.include_object.as_deref().unwrap_or("PartialObjectMetadata");
-    Ok(json_response(200, &output::list(res, listed.items, meta, repr, include)))
+    let body = output::list_bytes(res, &listed.items, meta, repr, include)?;
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 async fn delete_collection(call: &Call<'_>, res: &Resource, ns: Option<&str>) -> Result<Response, ApiError> {
@@ -304,7 +319,8 @@ async fn delete_collection(call: &Call<'_>, res: &Resource, ns: Option<&str>) ->
     let delete_opts = ops::delete_options(&call.body, &call.query)?;
     let ctx = Ctx { registry: call.registry, dry_run: delete_opts.dry_run };
     let mut items = Vec::new();
-    for obj in listed.items {
+    for cached in listed.items {
+        let obj = cached.decode()?;
         let name = object::name(&obj).to_string();
         match ops::delete(&ctx, res, object::namespace(&obj), &name, &delete_opts).await {
             Ok(_) => items.push(obj),

@@ -1,13 +1,16 @@
 //! Shaping responses as the client asked (`Accept`): objects and lists as stored, `Table`s for
 //! `kubectl get`, or metadata only.
 
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use serde_json::{Map, Value, json};
 
+use crate::cached::CachedObject;
 use crate::object;
 use crate::registry::Resource;
 use crate::request::Representation;
+use crate::status::ApiError;
 use crate::table;
 
 /// The object as served by `res` (converted from the stored version; apiVersion and kind
@@ -105,4 +108,56 @@ pub fn watch_object(res: &Resource, obj: &Value, repr: Representation, first: bo
         Representation::Metadata => partial(obj),
         Representation::Table => table_of(res, std::slice::from_ref(obj), None, "PartialObjectMetadata", first),
     }
+}
+
+/// A list of cached objects in the requested representation, as response bytes. Objects
+/// served in their stored version are copied as they are, not decoded.
+pub fn list_bytes(
+    res: &Resource,
+    items: &[Arc<CachedObject>],
+    meta: Map<String, Value>,
+    repr: Representation,
+    include_object: &str,
+) -> Result<Vec<u8>, ApiError> {
+    if repr == Representation::Object && res.stored_as_served() {
+        let mut out = Vec::with_capacity(items.iter().map(|i| i.json.len() + 1).sum::<usize>() + 256);
+        let head = json!({"kind": format!("{}List", res.info.kind), "apiVersion": res.api_version(), "metadata": meta});
+        serde_json::to_writer(&mut out, &head).map_err(ApiError::internal)?;
+        // Reopen the head object to append the items.
+        out.pop();
+        out.extend_from_slice(b",\"items\":[");
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(&item.json);
+        }
+        out.extend_from_slice(b"]}");
+        return Ok(out);
+    }
+    let values = items.iter().map(|i| i.decode()).collect::<Result<Vec<_>, _>>()?;
+    serde_json::to_vec(&list(res, values, meta, repr, include_object)).map_err(ApiError::internal)
+}
+
+/// One watch event line: `{"type":...,"object":...}` and a newline.
+pub fn watch_line(
+    res: &Resource,
+    event_type: &str,
+    obj: &CachedObject,
+    repr: Representation,
+    first: bool,
+) -> Result<Vec<u8>, ApiError> {
+    let mut out = Vec::with_capacity(obj.json.len() + 32);
+    if repr == Representation::Object && res.stored_as_served() {
+        out.extend_from_slice(b"{\"type\":\"");
+        out.extend_from_slice(event_type.as_bytes());
+        out.extend_from_slice(b"\",\"object\":");
+        out.extend_from_slice(&obj.json);
+        out.extend_from_slice(b"}\n");
+        return Ok(out);
+    }
+    let object = watch_object(res, &obj.decode()?, repr, first);
+    serde_json::to_writer(&mut out, &json!({"type": event_type, "object": object})).map_err(ApiError::internal)?;
+    out.push(b'\n');
+    Ok(out)
 }

@@ -104,7 +104,7 @@ pub async fn serve(
     let mut first = true;
     for out in &backlog {
         if let WatchOut::Event(kind, obj, _) = out {
-            head.push(line(kind.as_str(), &output::watch_object(res, obj, repr, first)));
+            head.push(Bytes::from(output::watch_line(res, kind.as_str(), obj, repr, first)?));
             first = false;
         }
     }
@@ -132,7 +132,9 @@ pub async fn serve(
                     out = st.live.next() => match out {
                         Some(WatchOut::Event(kind, obj, revision)) => {
                             st.last = revision;
-                            let bytes = line(kind.as_str(), &output::watch_object(&view, &obj, repr, st.first));
+                            // An object that cannot be shaped ends the watch; the client resumes.
+                            let Ok(bytes) = output::watch_line(&view, kind.as_str(), &obj, repr, st.first) else { return None };
+                            let bytes = Bytes::from(bytes);
                             st.first = false;
                             return Some((bytes, st));
                         }

@@ -7,9 +7,11 @@ use serde_json::{Value, json};
 use store::RangeRequest;
 
 use super::{Ctx, Resource};
+use crate::cached::CachedObject;
 use crate::status::ApiError;
 use crate::storage::{self, store_error};
 use crate::watchcache::Filter;
+use std::sync::Arc;
 
 pub struct ListOptions {
     pub limit: usize,
@@ -21,7 +23,7 @@ pub struct ListOptions {
 }
 
 pub struct Listed {
-    pub items: Vec<Value>,
+    pub items: Vec<Arc<CachedObject>>,
     pub resource_version: i64,
     pub continue_token: Option<String>,
     pub remaining: Option<i64>,
@@ -110,15 +112,9 @@ async fn from_cache(
         cache.wait_for(revision).await?;
     }
     let prefix = res.keys.prefix(ns);
-    let scoped: Filter =
-        std::sync::Arc::new(move |key: &str, obj: &Value| key.starts_with(&prefix) && filter(key, obj));
+    let scoped: Filter = Arc::new(move |key: &str, obj: &CachedObject| key.starts_with(&prefix) && filter(key, obj));
     let (items, resource_version) = cache.list(&scoped);
-    Ok(Listed {
-        items: items.iter().map(|o| (**o).clone()).collect(),
-        resource_version,
-        continue_token: None,
-        remaining: None,
-    })
+    Ok(Listed { items, resource_version, continue_token: None, remaining: None })
 }
 
 /// Pages through the store at one revision until `limit` objects pass the filter.
@@ -161,9 +157,9 @@ async fn from_store(
         let mut last_key = None;
         for kv in &resp.kvs {
             last_key = Some(kv.key.to_string());
-            let obj = storage::decode(kv)?;
+            let obj = res.cached(&storage::decode(kv)?)?;
             if filter(&kv.key, &obj) {
-                items.push(obj);
+                items.push(Arc::new(obj));
                 if opts.limit > 0 && items.len() == opts.limit {
                     break;
                 }

@@ -62,6 +62,17 @@ impl Resource {
         conversion::from_storage(self.info.group, self.info.version, self.info.plural, obj)
     }
 
+    /// Objects are stored in the version this resource serves (no conversion on the way out).
+    pub fn stored_as_served(&self) -> bool {
+        self.info.storage.is_none_or(|(g, v)| g == self.info.group && v == self.info.version)
+    }
+
+    /// The cached form of a stored object of this resource (for lists and filters).
+    pub fn cached(&self, obj: &serde_json::Value) -> Result<crate::cached::CachedObject, ApiError> {
+        let (group, _) = self.info.storage.unwrap_or((self.info.group, self.info.version));
+        crate::cached::CachedObject::new(obj, group, self.info.plural)
+    }
+
     pub fn has_subresource(&self, name: &str) -> bool {
         self.info.subresources.iter().any(|s| s.name == name)
     }
@@ -115,7 +126,10 @@ impl Registry {
     pub async fn cache(&self, resource: &Resource) -> Result<Arc<WatchCache>, ApiError> {
         resource
             .cache
-            .get_or_try_init(|| WatchCache::start(self.store.clone(), resource.keys.root().to_string()))
+            .get_or_try_init(|| {
+                let (group, _) = resource.info.storage.unwrap_or((resource.info.group, resource.info.version));
+                WatchCache::start(self.store.clone(), resource.keys.root().to_string(), group, resource.info.plural)
+            })
             .await
             .cloned()
     }

@@ -108,7 +108,7 @@ async fn check_namespace_lifecycle(ctx: &Ctx<'_>, res: &Resource, ns: &str, name
     // so a miss is checked against the store (as upstream's admission does).
     let cached = ctx.registry.cache(namespaces).await?.get(&key);
     let deleting = match cached {
-        Some(namespace) => object::is_deleting(&namespace),
+        Some(namespace) => namespace.deleting,
         None => {
             let (kv, _) = ctx.registry.store.get(&key, 0).await.map_err(|e| store_error(e, "", "namespaces", ns))?;
             let Some(kv) = kv else { return Err(ApiError::not_found("", "namespaces", ns)) };
