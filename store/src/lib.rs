@@ -208,6 +208,12 @@ pub trait Store: Send + Sync + 'static {
     async fn compact(&self, revision: Revision) -> Result<()>;
 
     async fn status(&self) -> Result<StoreStatus>;
+
+    /// The current revision when the backend knows it without any I/O (the embedded store);
+    /// `None` otherwise (etcd). Lets a cache prove it is up to date for free.
+    fn local_revision(&self) -> Option<Revision> {
+        None
+    }
 }
 
 /// The end of the key range holding every key that starts with `prefix` (etcd's

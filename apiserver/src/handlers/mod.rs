@@ -171,6 +171,16 @@ async fn dispatch(call: Call<'_>) -> Result<Response, ApiError> {
         }
         (&Method::GET, Some(name), None) => {
             require(verb_ok("get"), "get", &res)?;
+            // The common GET: served from the watch cache when it is provably current.
+            if request::negotiate(call.accept())? == Representation::Object && res.stored_as_served() {
+                match call.registry.consistent_cached(&res, &res.keys.key(ns, name)).await {
+                    Some(Some(cached)) => {
+                        return Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], cached.json.clone()).into_response());
+                    }
+                    Some(None) => return Err(ApiError::not_found(res.group(), res.info.plural, name)),
+                    None => {}
+                }
+            }
             let (obj, _) = ops::get(&call.ctx()?, &res, ns, name).await?;
             respond(&call, &res, obj, 200)
         }

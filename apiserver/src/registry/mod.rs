@@ -122,6 +122,19 @@ impl Registry {
         Ok(())
     }
 
+    /// The object under `key` from the watch cache, when the cache provably holds every write
+    /// the store has acknowledged (so the read is as consistent as one from the store); `None`
+    /// when that cannot be shown cheaply and the store must answer. `Some(None)`: not found.
+    pub async fn consistent_cached(
+        &self,
+        resource: &Resource,
+        key: &str,
+    ) -> Option<Option<Arc<crate::cached::CachedObject>>> {
+        let current = self.store.local_revision()?;
+        let cache = self.cache(resource).await.ok()?;
+        (cache.revision() >= current).then(|| cache.get(key))
+    }
+
     /// The resource's watch cache (started by `start_caches`, or on first use).
     pub async fn cache(&self, resource: &Resource) -> Result<Arc<WatchCache>, ApiError> {
         resource

@@ -244,6 +244,10 @@ impl Store for EmbeddedStore {
         self.submit(|reply| writer::Request::Compact { revision, reply }).await
     }
 
+    fn local_revision(&self) -> Option<Revision> {
+        Some(self.shared.index().revision as i64)
+    }
+
     async fn status(&self) -> Result<StoreStatus> {
         let db_size_bytes = std::fs::metadata(&self.shared.path).map(|m| m.len()).unwrap_or(0);
         let index = self.shared.index();
