@@ -17,7 +17,7 @@ mod bootstrap;
 pub mod cached;
 mod fieldvalidation;
 pub mod handlers;
-mod metrics;
+pub mod metrics;
 pub mod object;
 mod openapi;
 pub mod patch;

@@ -23,6 +23,9 @@ scenario! {
     kubectl_1_32_drives_the_cluster: "1.32", Backend::Embedded;
     kubectl_1_33_drives_the_cluster: "1.33", Backend::Embedded;
     kubectl_1_29_drives_the_cluster_on_etcd: "1.29", Backend::Etcd;
+    kubectl_1_30_drives_the_cluster_on_etcd: "1.30", Backend::Etcd;
+    kubectl_1_31_drives_the_cluster_on_etcd: "1.31", Backend::Etcd;
+    kubectl_1_32_drives_the_cluster_on_etcd: "1.32", Backend::Etcd;
     kubectl_1_33_drives_the_cluster_on_etcd: "1.33", Backend::Etcd;
 }
 

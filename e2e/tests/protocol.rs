@@ -10,6 +10,31 @@ use k8s_openapi::api::core::v1::{ConfigMap, Pod, Service};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams};
 use serde_json::{Value, json};
 
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {
+        mod embedded {$(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name(e2e::Backend::Embedded).await;
+            }
+        )*}
+        mod etcd {$(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                super::$name(e2e::Backend::Etcd).await;
+            }
+        )*}
+    };
+}
+
+on_both_stores!(
+    anonymous_requests_reach_only_health_and_tokens_authenticate,
+    bad_requests_get_upstream_errors_and_the_server_keeps_serving,
+    watches_resume_expire_and_follow_selectors,
+    status_binding_and_generation_follow_the_spec_status_split,
+    services_get_distinct_cluster_ips_and_release_them,
+);
+
 /// curl, for requests kube-rs would not send (anonymous, oversized, malformed, HTTP/2).
 fn curl(cluster: &Cluster, args: &[&str]) -> (u16, String) {
     let out =
@@ -28,13 +53,11 @@ async fn pod(name: &str) -> Pod {
     .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn anonymous_requests_reach_only_health_and_tokens_authenticate() {
+async fn anonymous_requests_reach_only_health_and_tokens_authenticate(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let tokens = dir.path().join("tokens.csv");
     std::fs::write(&tokens, "s3cret,alice,1001,\"devs,ops\"\n").unwrap();
-    let cluster =
-        Cluster::start_with(Backend::Embedded, &["--token-auth-file", tokens.to_str().unwrap()]).await.unwrap();
+    let cluster = Cluster::start_with(backend, &["--token-auth-file", tokens.to_str().unwrap()]).await.unwrap();
     let url = cluster.server_url();
     for path in ["/healthz", "/livez", "/readyz"] {
         assert_eq!(curl(&cluster, &[&format!("{url}{path}")]), (200, "ok".into()), "{path}");
@@ -74,9 +97,8 @@ async fn anonymous_requests_reach_only_health_and_tokens_authenticate() {
     assert_eq!(String::from_utf8_lossy(&out.stdout), "2");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_requests_get_upstream_errors_and_the_server_keeps_serving() {
-    let cluster = Cluster::start(Backend::Embedded).await.unwrap();
+async fn bad_requests_get_upstream_errors_and_the_server_keeps_serving(backend: Backend) {
+    let cluster = Cluster::start(backend).await.unwrap();
     let client = cluster.client().await.unwrap();
     let url = cluster.server_url();
     let kubeconfig = cluster.dir.path().join("data");
@@ -117,9 +139,8 @@ async fn bad_requests_get_upstream_errors_and_the_server_keeps_serving() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn watches_resume_expire_and_follow_selectors() {
-    let mut cluster = Cluster::start(Backend::Embedded).await.unwrap();
+async fn watches_resume_expire_and_follow_selectors(backend: Backend) {
+    let mut cluster = Cluster::start(backend).await.unwrap();
     let make = |name: &str, tier: &str| -> ConfigMap {
         serde_json::from_value(json!({"metadata": {"name": name, "labels": {"tier": tier}}})).unwrap()
     };
@@ -181,9 +202,8 @@ async fn watches_resume_expire_and_follow_selectors() {
     assert!(ended.is_ok(), "the watch ends after timeoutSeconds");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn status_binding_and_generation_follow_the_spec_status_split() {
-    let cluster = Cluster::start(Backend::Embedded).await.unwrap();
+async fn status_binding_and_generation_follow_the_spec_status_split(backend: Backend) {
+    let cluster = Cluster::start(backend).await.unwrap();
     let client = cluster.client().await.unwrap();
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     let created = pods.create(&PostParams::default(), &pod("bound").await).await.unwrap();
@@ -232,9 +252,8 @@ async fn status_binding_and_generation_follow_the_spec_status_split() {
     pods.delete("bound", &DeleteParams::default().grace_period(0)).await.ok();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn services_get_distinct_cluster_ips_and_release_them() {
-    let cluster = Cluster::start(Backend::Embedded).await.unwrap();
+async fn services_get_distinct_cluster_ips_and_release_them(backend: Backend) {
+    let cluster = Cluster::start(backend).await.unwrap();
     let client = cluster.client().await.unwrap();
     let svcs: Api<Service> = Api::namespaced(client, "default");
     let svc = |name: &str, ip: Option<&str>, node_port: bool| -> Service {

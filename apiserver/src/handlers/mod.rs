@@ -44,7 +44,7 @@ pub struct Call<'a> {
     pub query: Query,
     pub headers: HeaderMap,
     pub body: Bytes,
-    pub server_address: String,
+    pub metrics: &'a crate::metrics::Metrics,
 }
 
 impl Call<'_> {
@@ -68,11 +68,11 @@ impl Call<'_> {
     /// `fieldValidation` asks; unknown fields are dropped. Returns the warnings to send.
     fn object_body(&self, res: &Resource) -> Result<(Value, Vec<String>), ApiError> {
         let mut body = self.body_json()?;
-        let duplicates = if crate::protobuf::is_protobuf(self.content_type()) {
-            Vec::new()
-        } else {
-            fieldvalidation::duplicate_fields(&self.body)
-        };
+        // JSON keeps the last of duplicate keys, so they are looked for; protobuf cannot carry
+        // them and the YAML parser refuses them.
+        let json =
+            matches!(self.content_type().split(';').next().unwrap_or("").trim(), "" | "application/json" | "*/*");
+        let duplicates = if json { fieldvalidation::duplicate_fields(&self.body) } else { Vec::new() };
         let warnings = check_fields(self, res, &mut body, duplicates)?;
         Ok((body, warnings))
     }
@@ -122,6 +122,9 @@ pub fn decode_body(body: &[u8], content_type: &str) -> Result<Value, ApiError> {
     match media {
         "" | "application/json" | "*/*" => serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("json: cannot unmarshal the request body: {e}"))),
+        // YAML's duplicate keys are refused by the parser whatever fieldValidation says.
+        "application/yaml" => serde_saphyr::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("yaml: cannot unmarshal the request body: {e}"))),
         other => Err(ApiError::unsupported_media_type(other)),
     }
 }
@@ -175,7 +178,8 @@ async fn dispatch(call: Call<'_>) -> Result<Response, ApiError> {
             if request::negotiate(call.accept())? == Representation::Object && res.stored_as_served() {
                 match call.registry.consistent_cached(&res, &res.keys.key(ns, name)).await {
                     Some(Some(cached)) => {
-                        return Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], cached.json.clone()).into_response());
+                        return Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], cached.json.clone())
+                            .into_response());
                     }
                     Some(None) => return Err(ApiError::not_found(res.group(), res.info.plural, name)),
                     None => {}

@@ -114,7 +114,10 @@ pub async fn serve(
 
     let view = res.clone();
     let deadline = tokio::time::Instant::now() + timeout;
+    // Counted as open until the stream is dropped (the client went or the watch ended).
+    let open = call.metrics.watch_opened(res.info.plural);
     let state = Live {
+        _open: open,
         live,
         last: position,
         first,
@@ -150,6 +153,7 @@ pub async fn serve(
 }
 
 struct Live {
+    _open: crate::metrics::WatchGuard,
     live: futures::stream::BoxStream<'static, WatchOut>,
     last: i64,
     first: bool,

@@ -15,6 +15,7 @@ use crate::storage::Keys;
 use crate::validation::NameRule;
 use crate::watchcache::WatchCache;
 
+mod config;
 mod conversion;
 pub mod list;
 mod namespaces;
@@ -168,6 +169,8 @@ fn strategy_for(info: &'static ResourceInfo) -> Arc<dyn Strategy> {
         ("", "namespaces") => Arc::new(namespaces::Namespaces),
         ("", "pods") => Arc::new(pods::Pods),
         ("", "services") => Arc::new(services::Services),
+        ("", "configmaps") => Arc::new(config::ConfigMaps),
+        ("", "secrets") => Arc::new(config::Secrets),
         ("apps", "deployments") => Arc::new(workloads::Workloads(workloads::Kind::Deployment)),
         ("apps", "replicasets") => Arc::new(workloads::Workloads(workloads::Kind::ReplicaSet)),
         ("apps", "statefulsets") => Arc::new(workloads::Workloads(workloads::Kind::StatefulSet)),
