@@ -4,10 +4,10 @@
 use serde_json::Value;
 
 use crate::object;
+use crate::selectors::labels;
 use crate::status::Cause;
 
 const DNS1123_LABEL_MAX: usize = 63;
-const DNS1123_SUBDOMAIN_MAX: usize = 253;
 const ANNOTATIONS_MAX_BYTES: usize = 256 * 1024;
 
 /// Which names a resource accepts.
@@ -38,16 +38,6 @@ fn dns1123_label(s: &str) -> Option<String> {
     })
 }
 
-fn dns1123_subdomain(s: &str) -> Option<String> {
-    if s.len() > DNS1123_SUBDOMAIN_MAX {
-        return Some(format!("must be no more than {DNS1123_SUBDOMAIN_MAX} characters"));
-    }
-    let ok = !s.is_empty() && s.split('.').all(|part| dns1123_label(part).is_none());
-    (!ok).then(|| {
-        "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')".to_string()
-    })
-}
-
 fn dns1035_label(s: &str) -> Option<String> {
     if s.len() > DNS1123_LABEL_MAX {
         return Some(format!("must be no more than {DNS1123_LABEL_MAX} characters"));
@@ -64,7 +54,7 @@ fn dns1035_label(s: &str) -> Option<String> {
 /// Why `name` is not a valid name under `rule`, if it is not.
 pub fn name_problem(rule: NameRule, name: &str) -> Option<String> {
     match rule {
-        NameRule::Subdomain => dns1123_subdomain(name),
+        NameRule::Subdomain => labels::dns1123_subdomain_errors(name).into_iter().next(),
         NameRule::Label => dns1123_label(name),
         NameRule::Label1035 => dns1035_label(name),
         NameRule::PathSegment => {
@@ -77,48 +67,6 @@ pub fn name_problem(rule: NameRule, name: &str) -> Option<String> {
             }
         }
     }
-}
-
-fn is_name_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'
-}
-
-/// A label value: empty, or up to 63 alphanumerics with `-_.` inside.
-pub fn label_value_problem(v: &str) -> Option<String> {
-    if v.len() > DNS1123_LABEL_MAX {
-        return Some(format!("must be no more than {DNS1123_LABEL_MAX} characters"));
-    }
-    let ok = v.is_empty()
-        || (v.chars().all(is_name_char)
-            && v.starts_with(|c: char| c.is_ascii_alphanumeric())
-            && v.ends_with(|c: char| c.is_ascii_alphanumeric()));
-    (!ok).then(|| "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')".to_string())
-}
-
-/// A qualified name (label and annotation keys, finalizers): `[prefix/]name`.
-pub fn qualified_name_problem(key: &str) -> Option<String> {
-    let (prefix, name) = match key.split_once('/') {
-        Some((p, n)) => (Some(p), n),
-        None => (None, key),
-    };
-    if let Some(prefix) = prefix {
-        if prefix.is_empty() {
-            return Some("prefix part must be non-empty".into());
-        }
-        if let Some(problem) = dns1123_subdomain(prefix) {
-            return Some(format!("prefix part {problem}"));
-        }
-    }
-    if name.is_empty() {
-        return Some("name part must be non-empty".into());
-    }
-    if name.len() > DNS1123_LABEL_MAX {
-        return Some(format!("name part must be no more than {DNS1123_LABEL_MAX} characters"));
-    }
-    let ok = name.chars().all(is_name_char)
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name.ends_with(|c: char| c.is_ascii_alphanumeric());
-    (!ok).then(|| "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')".to_string())
 }
 
 /// The `metadata` rules every object follows (upstream ValidateObjectMeta).
@@ -145,12 +93,12 @@ pub fn object_meta(obj: &Value, rule: NameRule, namespaced: bool) -> Vec<Cause> 
         match labels.as_object() {
             Some(labels) => {
                 for (k, v) in labels {
-                    if let Some(problem) = qualified_name_problem(k) {
+                    for problem in labels::qualified_name_errors(k) {
                         causes.push(Cause::invalid("metadata.labels", &Value::String(k.clone()), &problem));
                     }
                     match v.as_str() {
                         Some(s) => {
-                            if let Some(problem) = label_value_problem(s) {
+                            for problem in labels::label_value_errors(s) {
                                 causes.push(Cause::invalid("metadata.labels", v, &problem));
                             }
                         }
@@ -166,7 +114,7 @@ pub fn object_meta(obj: &Value, rule: NameRule, namespaced: bool) -> Vec<Cause> 
         let mut size = 0;
         for (k, v) in annotations {
             size += k.len() + v.as_str().map_or(0, str::len);
-            if let Some(problem) = qualified_name_problem(&k.to_lowercase()) {
+            for problem in labels::qualified_name_errors(&k.to_lowercase()) {
                 causes.push(Cause::invalid("metadata.annotations", &Value::String(k.clone()), &problem));
             }
         }
@@ -179,7 +127,7 @@ pub fn object_meta(obj: &Value, rule: NameRule, namespaced: bool) -> Vec<Cause> 
         }
     }
     for (i, f) in object::finalizers(obj).iter().enumerate() {
-        if let Some(problem) = qualified_name_problem(f) {
+        for problem in labels::qualified_name_errors(f) {
             causes.push(Cause::invalid(format!("metadata.finalizers[{i}]"), &Value::String(f.clone()), &problem));
         }
     }

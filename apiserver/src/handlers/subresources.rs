@@ -161,30 +161,18 @@ async fn finalize(
     apply: &(dyn Fn(&Value) -> Result<Value, ApiError> + Send + Sync),
 ) -> Result<Value, ApiError> {
     let (current, revision) = ops::get(ctx, res, None, name).await?;
-    let next = apply(&current)?;
+    let mut next = apply(&current)?;
     let done = object::is_deleting(&next)
         && object::finalizers(&next).is_empty()
         && next.pointer("/spec/finalizers").and_then(Value::as_array).is_none_or(Vec::is_empty);
-    let key = res.keys.key(None, name);
     if ctx.dry_run {
         return Ok(next);
     }
     if done {
-        ctx.registry
-            .store
-            .delete(&key, Some(revision))
-            .await
-            .map_err(|e| crate::storage::store_error(e, "", "namespaces", name))?;
-        return Ok(next);
+        ops::store_delete(ctx, res, &next, revision).await?;
+    } else {
+        ops::store_update(ctx, res, &mut next, revision).await?;
     }
-    let rev = ctx
-        .registry
-        .store
-        .update(&key, crate::storage::encode(&next)?, revision)
-        .await
-        .map_err(|e| crate::storage::store_error(e, "", "namespaces", name))?;
-    let mut next = next;
-    object::set_meta(&mut next, "resourceVersion", json!(rev.to_string()));
     Ok(next)
 }
 
@@ -231,14 +219,9 @@ pub async fn binding(call: &Call<'_>, ns: Option<&str>, name: Option<&str>) -> R
     // nodeName may only be set here, so go around the pod update rules by writing the whole
     // object with the pod's own strategy skipped: a binding is its own operation upstream.
     let (current, revision) = ops::get(&ctx, pods, ns, &pod_name).await?;
-    let next = apply(&current)?;
+    let mut next = apply(&current)?;
     if !ctx.dry_run {
-        let key = pods.keys.key(ns, &pod_name);
-        call.registry
-            .store
-            .update(&key, crate::storage::encode(&next)?, revision)
-            .await
-            .map_err(|e| crate::storage::store_error(e, "", "pods", &pod_name))?;
+        ops::store_update(&ctx, pods, &mut next, revision).await?;
     }
     let mut done = status::success("", "pods", &pod_name, None);
     if let Some(map) = done.as_object_mut() {

@@ -327,26 +327,43 @@ async fn write_update(
     if ctx.dry_run {
         return Ok(obj);
     }
-    let key = res.keys.key(object::namespace(&obj), name);
-    object::remove_meta(&mut obj, "resourceVersion");
     // The last finalizer of a deleting object gone: the object goes.
     if object::is_deleting(&obj) && object::finalizers(&obj).is_empty() {
-        ctx.registry
-            .store
-            .delete(&key, Some(revision))
-            .await
-            .map_err(|e| store_error(e, res.group(), res.info.plural, name))?;
-        res.strategy.deleted(ctx, &obj).await;
+        store_delete(ctx, res, &obj, revision).await?;
         return Ok(obj);
     }
+    store_update(ctx, res, &mut obj, revision).await?;
+    Ok(obj)
+}
+
+/// Stores `obj` over the version at `revision` (compare-and-swap) and sets its new
+/// resourceVersion.
+pub async fn store_update(ctx: &Ctx<'_>, res: &Resource, obj: &mut Value, revision: i64) -> Result<(), ApiError> {
+    let name = object::name(obj).to_string();
+    let key = res.keys.key(object::namespace(obj), &name);
+    object::remove_meta(obj, "resourceVersion");
     let new_revision = ctx
         .registry
         .store
-        .update(&key, storage::encode(&obj)?, revision)
+        .update(&key, storage::encode(obj)?, revision)
+        .await
+        .map_err(|e| store_error(e, res.group(), res.info.plural, &name))?;
+    object::set_meta(obj, "resourceVersion", json!(new_revision.to_string()));
+    Ok(())
+}
+
+/// Deletes `obj` if it is still the version at `revision`, then lets the strategy release what
+/// it held.
+pub async fn store_delete(ctx: &Ctx<'_>, res: &Resource, obj: &Value, revision: i64) -> Result<(), ApiError> {
+    let name = object::name(obj);
+    let key = res.keys.key(object::namespace(obj), name);
+    ctx.registry
+        .store
+        .delete(&key, Some(revision))
         .await
         .map_err(|e| store_error(e, res.group(), res.info.plural, name))?;
-    object::set_meta(&mut obj, "resourceVersion", json!(new_revision.to_string()));
-    Ok(obj)
+    res.strategy.deleted(ctx, obj).await;
+    Ok(())
 }
 
 pub async fn delete(
@@ -407,24 +424,11 @@ pub async fn delete(
         if obj == original || opts.dry_run {
             return Ok(Deleted { body: obj, code: 200 });
         }
-        let key = res.keys.key(ns, name);
-        let new_revision = ctx
-            .registry
-            .store
-            .update(&key, storage::encode(&obj)?, revision)
-            .await
-            .map_err(|e| store_error(e, res.group(), res.info.plural, name))?;
-        object::set_meta(&mut obj, "resourceVersion", json!(new_revision.to_string()));
+        store_update(ctx, res, &mut obj, revision).await?;
         return Ok(Deleted { body: obj, code: 200 });
     }
     if !opts.dry_run {
-        let key = res.keys.key(ns, name);
-        ctx.registry
-            .store
-            .delete(&key, Some(revision))
-            .await
-            .map_err(|e| store_error(e, res.group(), res.info.plural, name))?;
-        res.strategy.deleted(ctx, &obj).await;
+        store_delete(ctx, res, &obj, revision).await?;
     }
     let body = if res.strategy.return_deleted_object() {
         obj

@@ -59,6 +59,8 @@ impl Default for Options {
     }
 }
 
+type HistoryTable = redb::ReadOnlyTable<u64, &'static [u8]>;
+
 /// State shared by the store handle, the writer thread and watchers.
 struct Shared {
     db: Database,
@@ -83,7 +85,7 @@ impl Shared {
         &self,
         revision: Revision,
         plan: impl FnOnce(&Index, u64) -> Result<P>,
-    ) -> Result<(P, u64, redb::ReadOnlyTable<u64, &'static [u8]>)> {
+    ) -> Result<(P, u64, HistoryTable)> {
         let index = self.index();
         let at = mvcc::resolve_revision(revision, index.revision, index.compact_revision)?;
         let planned = plan(&index, at)?;

@@ -141,13 +141,12 @@ pub(super) fn load<H: ReadableTable<u64, &'static [u8]>>(
     }
 }
 
+/// Keys to load with the revision of each, and the range's total count.
+pub(super) type RangePlan = (Vec<(Arc<str>, u64)>, i64);
+
 /// The keys a range returns (at most `limit`, 0: all) with the revisions to load, and how many
 /// keys the range holds in all.
-pub(super) fn plan_range(
-    index: &Index,
-    req: &RangeRequest,
-    revision: u64,
-) -> Result<(Vec<(Arc<str>, u64)>, i64), StoreError> {
+pub(super) fn plan_range(index: &Index, req: &RangeRequest, revision: u64) -> Result<RangePlan, StoreError> {
     let start = match &req.start {
         Some(start) if !start.starts_with(&req.prefix) => {
             return Err(StoreError::InvalidArgument(format!("start key {start:?} is outside prefix {:?}", req.prefix)));
