@@ -57,6 +57,46 @@ fn walk(v: &mut Value, node: &SchemaNode<'_>, path: &str, found: &mut Vec<String
     }
 }
 
+/// Paths of fields the schema requires that `obj` lacks (`roleRef`, `spec.containers[0].name`),
+/// looked for wherever the object has the enclosing value.
+pub fn missing_required(obj: &Value, node: &SchemaNode<'_>) -> Vec<String> {
+    let mut found = Vec::new();
+    required_walk(obj, node, "", &mut found);
+    found
+}
+
+fn required_walk(v: &Value, node: &SchemaNode<'_>, path: &str, found: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            let required = node.target().get("required").and_then(Value::as_array);
+            for name in required.into_iter().flatten().filter_map(Value::as_str) {
+                // The server fills these in itself before validating.
+                if path.is_empty() && matches!(name, "metadata" | "apiVersion" | "kind") {
+                    continue;
+                }
+                if map.get(name).is_none_or(Value::is_null) {
+                    found.push(if path.is_empty() { name.to_string() } else { format!("{path}.{name}") });
+                }
+            }
+            let values = node.values();
+            for (key, child) in map {
+                if let Some(child_node) = node.field(key).or(values) {
+                    let child_path = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                    required_walk(child, &child_node, &child_path, found);
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item_node) = node.items() {
+                for (i, item) in items.iter().enumerate() {
+                    required_walk(item, &item_node, &format!("{path}[{i}]"), found);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Paths of keys that appear twice in one JSON object of `body` (`metadata.name`), which a
 /// JSON decoder would otherwise silently resolve to the last one.
 pub fn duplicate_fields(body: &[u8]) -> Vec<String> {
@@ -141,6 +181,16 @@ mod tests {
         assert_eq!(found, ["metadata.bogus", "spec.containers[0].imagePullPolcy", "extra"]);
         assert!(pod["metadata"].get("bogus").is_none() && pod.get("extra").is_none());
         assert_eq!(pod["spec"]["nodeSelector"]["k"], "v");
+    }
+
+    #[test]
+    fn required_fields_are_reported_where_their_parent_exists() {
+        let s = schema::schemas();
+        let binding = s.patch_meta("rbac.authorization.k8s.io", "v1", "RoleBinding").unwrap();
+        let rb = json!({"metadata": {"name": "b"}, "subjects": [{"kind": "User"}]});
+        assert_eq!(missing_required(&rb, &binding), ["roleRef", "subjects[0].name"]);
+        let pod = s.patch_meta("", "v1", "Pod").unwrap();
+        assert!(missing_required(&json!({"metadata": {}, "spec": {"containers": [{"name": "c"}]}}), &pod).is_empty());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use anyhow::Context;
 pub mod authn;
 mod bootstrap;
 pub mod cached;
-mod fieldvalidation;
+pub mod fieldvalidation;
 pub mod handlers;
 pub mod metrics;
 pub mod object;

@@ -149,6 +149,33 @@ impl Registry {
     }
 }
 
+/// Fields upstream refuses to change after creation, for resources without their own strategy.
+fn immutable_fields(group: &str, plural: &str) -> &'static [&'static str] {
+    match (group, plural) {
+        ("rbac.authorization.k8s.io", "rolebindings" | "clusterrolebindings") => &["/roleRef"],
+        ("", "persistentvolumeclaims") => &[
+            "/spec/accessModes",
+            "/spec/selector",
+            "/spec/storageClassName",
+            "/spec/volumeMode",
+            "/spec/volumeName",
+            "/spec/dataSource",
+        ],
+        ("storage.k8s.io", "storageclasses") => {
+            &["/parameters", "/provisioner", "/reclaimPolicy", "/volumeBindingMode"]
+        }
+        ("storage.k8s.io", "csidrivers") => {
+            &["/spec/attachRequired", "/spec/podInfoOnMount", "/spec/volumeLifecycleModes"]
+        }
+        ("scheduling.k8s.io", "priorityclasses") => &["/value", "/preemptionPolicy"],
+        ("networking.k8s.io", "ingressclasses") => &["/spec/controller"],
+        ("discovery.k8s.io", "endpointslices") => &["/addressType"],
+        ("certificates.k8s.io", "certificatesigningrequests") => &["/spec"],
+        ("", "nodes") => &["/spec/podCIDR", "/spec/podCIDRs", "/spec/providerID"],
+        _ => &[],
+    }
+}
+
 /// Resources whose `metadata.generation` follows their spec, as upstream's strategies set it.
 const GENERATION: &[&str] = &[
     "horizontalpodautoscalers",
@@ -179,7 +206,8 @@ fn strategy_for(info: &'static ResourceInfo) -> Arc<dyn Strategy> {
         ("", "podtemplates") => Arc::new(workloads::Workloads(workloads::Kind::PodTemplate)),
         ("batch", "jobs") => Arc::new(workloads::Workloads(workloads::Kind::Job)),
         ("batch", "cronjobs") => Arc::new(workloads::Workloads(workloads::Kind::CronJob)),
-        _ => Arc::new(strategy::Generic {
+        (group, plural) => Arc::new(strategy::Generic {
+            immutable: immutable_fields(group, plural),
             name_rule: match info.group {
                 "rbac.authorization.k8s.io" => NameRule::PathSegment,
                 _ => NameRule::Subdomain,

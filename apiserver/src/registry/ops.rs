@@ -95,6 +95,15 @@ fn check_namespace(res: &Resource, body: &mut Value, ns: Option<&str>) -> Result
     }
 }
 
+/// `Required value` for every field the kind's schema requires and the object lacks.
+fn required(res: &Resource, obj: &Value) -> Vec<Cause> {
+    let (group, version) = res.info.storage.unwrap_or((res.info.group, res.info.version));
+    match crate::schema::schemas().patch_meta(group, version, res.info.kind) {
+        Some(node) => crate::fieldvalidation::missing_required(obj, &node).into_iter().map(Cause::required).collect(),
+        None => Vec::new(),
+    }
+}
+
 fn invalid(res: &Resource, obj: &Value, causes: Vec<Cause>) -> ApiError {
     ApiError::invalid(res.group(), res.info.kind, object::name(obj), causes)
 }
@@ -156,6 +165,7 @@ pub async fn create(ctx: &Ctx<'_>, res: &Resource, ns: Option<&str>, mut obj: Va
             object::set_meta(&mut obj, "name", json!(format!("{generate_name}{}", object::random_suffix(5))));
         }
         let mut causes = validation::object_meta(&obj, res.strategy.name_rule(), res.info.namespaced);
+        causes.extend(required(res, &obj));
         causes.extend(res.strategy.validate(&obj));
         if !causes.is_empty() {
             return Err(invalid(res, &obj, causes));
@@ -313,6 +323,7 @@ async fn write_update(
         }
     }
     let mut causes = validation::object_meta(&obj, res.strategy.name_rule(), res.info.namespaced);
+    causes.extend(required(res, &obj));
     causes.extend(res.strategy.validate_update(&obj, &old));
     if !causes.is_empty() {
         return Err(invalid(res, &obj, causes));

@@ -86,6 +86,8 @@ pub struct Generic {
     pub name_rule: NameRule,
     pub status_split: bool,
     pub bumps_generation: bool,
+    /// Fields (JSON pointers) an update may not change once set.
+    pub immutable: &'static [&'static str],
 }
 
 #[async_trait]
@@ -106,6 +108,22 @@ impl Strategy for Generic {
             map.shift_remove("status");
         }
     }
+
+    fn validate_update(&self, new: &Value, old: &Value) -> Vec<Cause> {
+        immutable_causes(self.immutable, new, old)
+    }
+}
+
+/// `field is immutable` for each of `pointers` that was set and changed.
+pub fn immutable_causes(pointers: &[&str], new: &Value, old: &Value) -> Vec<Cause> {
+    pointers
+        .iter()
+        .filter(|p| old.pointer(p).is_some() && new.pointer(p) != old.pointer(p))
+        .map(|p| {
+            let field = p.trim_start_matches('/').replace('/', ".");
+            Cause::invalid(field, new.pointer(p).unwrap_or(&Value::Null), "field is immutable")
+        })
+        .collect()
 }
 
 /// The part of an object that `generation` tracks: everything but metadata and status.
@@ -118,5 +136,33 @@ pub fn spec_of(obj: &Value) -> Value {
                 .collect(),
         ),
         other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn immutable_fields_may_be_set_once_but_not_changed() {
+        let old = json!({"roleRef": {"kind": "Role", "name": "a"}});
+        let same = json!({"roleRef": {"kind": "Role", "name": "a"}, "subjects": []});
+        let changed = json!({"roleRef": {"kind": "Role", "name": "b"}});
+        assert!(immutable_causes(&["/roleRef"], &same, &old).is_empty());
+        let causes = immutable_causes(&["/roleRef"], &changed, &old);
+        assert_eq!((causes[0].field.as_str(), causes[0].reason), ("roleRef", "FieldValueInvalid"));
+        assert!(
+            immutable_causes(&["/spec/podCIDR"], &json!({"spec": {"podCIDR": "10.0.0.0/24"}}), &json!({"spec": {}}))
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn generation_tracks_everything_but_metadata_and_status() {
+        let a = json!({"metadata": {"labels": {"x": "1"}}, "spec": {"replicas": 1}, "status": {"ready": 1}});
+        let b = json!({"metadata": {"labels": {"x": "2"}}, "spec": {"replicas": 1}, "status": {"ready": 2}});
+        assert_eq!(spec_of(&a), spec_of(&b));
+        assert_ne!(spec_of(&a), spec_of(&json!({"spec": {"replicas": 2}})));
     }
 }
