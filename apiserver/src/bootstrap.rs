@@ -16,12 +16,12 @@ async fn ensure(ctx: &Ctx<'_>, group: &str, plural: &str, ns: Option<&str>, obj:
         ctx.registry.get(group, "v1", plural).ok_or_else(|| ApiError::internal(format!("{plural} are not served")))?;
     // Look first: a create would try to allocate what the existing object holds (the
     // `kubernetes` Service's address) before it finds the object.
-    match ops::get(ctx, res, ns, object::name(&obj)).await {
+    match ops::get(ctx, &res, ns, object::name(&obj)).await {
         Ok(_) => return Ok(()),
         Err(e) if e.code == 404 => {}
         Err(e) => return Err(e),
     }
-    match ops::create(ctx, res, ns, obj).await {
+    match ops::create(ctx, &res, ns, obj).await {
         Ok(_) => Ok(()),
         Err(e) if e.reason == "AlreadyExists" => Ok(()),
         Err(e) => Err(e),
@@ -31,7 +31,7 @@ async fn ensure(ctx: &Ctx<'_>, group: &str, plural: &str, ns: Option<&str>, obj:
 /// Makes sure the bootstrap objects exist; `advertise` is the address and port clients in the
 /// cluster reach this apiserver at.
 pub async fn run(registry: &Registry, advertise_ip: &str, port: u16) -> Result<(), ApiError> {
-    let ctx = Ctx { registry, dry_run: false };
+    let ctx = Ctx::internal(registry);
     for ns in NAMESPACES {
         ensure(&ctx, "", "namespaces", None, json!({"metadata": {"name": ns}})).await?;
     }
@@ -65,7 +65,7 @@ pub async fn run(registry: &Registry, advertise_ip: &str, port: u16) -> Result<(
 async fn reconcile_endpoints(ctx: &Ctx<'_>, group: &str, plural: &str, desired: Value) -> Result<(), ApiError> {
     let res =
         ctx.registry.get(group, "v1", plural).ok_or_else(|| ApiError::internal(format!("{plural} are not served")))?;
-    match ops::get(ctx, res, Some("default"), "kubernetes").await {
+    match ops::get(ctx, &res, Some("default"), "kubernetes").await {
         Ok((current, _)) => {
             let mut next = current.clone();
             if let (Some(next), Some(desired)) = (next.as_object_mut(), desired.as_object()) {
@@ -75,7 +75,7 @@ async fn reconcile_endpoints(ctx: &Ctx<'_>, group: &str, plural: &str, desired: 
             }
             if next != current {
                 let name = object::name(&next).to_string();
-                ops::update(ctx, res, Some("default"), &name, next, ops::Part::Main).await?;
+                ops::update(ctx, &res, Some("default"), &name, next, ops::Part::Main).await?;
             }
             Ok(())
         }

@@ -12,9 +12,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+pub mod apply;
 pub mod authn;
 mod bootstrap;
 pub mod cached;
+pub mod crd;
 pub mod fieldvalidation;
 pub mod handlers;
 pub mod metrics;
@@ -90,8 +92,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
 
     let store = store::open(&config.store).await.context("opening the store")?;
     let compactor = store::Compactor::spawn(store.clone(), config.compaction_interval);
-    let registry = registry::Registry::new(store, allocators);
+    let registry = Arc::new(registry::Registry::new(store, allocators));
     registry.start_caches().await.map_err(|e| anyhow::anyhow!("starting watch caches: {e}"))?;
+    let definitions = crd::controller::spawn(registry.clone());
     let api = Arc::new(server::Api {
         registry,
         tokens,
@@ -114,6 +117,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     tracing::info!("apiserver shutting down");
     let _ = stop.send(true);
     compactor.abort();
+    definitions.abort();
     let _ = serving.await;
     Ok(())
 }

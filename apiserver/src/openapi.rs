@@ -4,15 +4,17 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex};
 
-use axum::extract::Path;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use http::{StatusCode, header};
 use serde_json::{Map, Value, json};
 
-use crate::resources::{BUILTIN, ResourceInfo};
+use crate::registry::Registry;
+use crate::resources::ResourceInfo;
 use crate::schema;
+use crate::server::Api;
 use crate::status::ApiError;
 
 /// Documents by group-version path ("api/v1", "apis/apps/v1"), serialized once, with a hash.
@@ -20,24 +22,46 @@ struct Documents {
     docs: BTreeMap<String, (String, Vec<u8>)>,
 }
 
-fn documents() -> &'static Documents {
-    static DOCS: OnceLock<Documents> = OnceLock::new();
-    DOCS.get_or_init(build)
+/// The documents for what the registry serves now, rebuilt when that changes (a custom
+/// resource definition came or went), so their hashes change with them.
+fn documents(registry: &Registry) -> Arc<Documents> {
+    static DOCS: Mutex<Option<(u64, Arc<Documents>)>> = Mutex::new(None);
+    let generation = registry.generation();
+    let mut cached = DOCS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((built, docs)) = cached.as_ref()
+        && *built == generation
+    {
+        return docs.clone();
+    }
+    let served = registry.served();
+    let docs = Arc::new(build(&served, &|r: &ResourceInfo| {
+        registry.get(r.group, r.version, r.plural).and_then(|res| res.strategy.openapi_schema().cloned())
+    }));
+    *cached = Some((generation, docs.clone()));
+    docs
+}
+
+/// The definition name of a custom kind, as upstream names them ("com.example.v1.Widget").
+fn custom_def_name(r: &ResourceInfo) -> String {
+    let reversed: Vec<&str> = r.group.split('.').rev().collect();
+    format!("{}.{}.{}", reversed.join("."), r.version, r.kind)
 }
 
 fn gv_path(group: &str, version: &str) -> String {
     if group.is_empty() { format!("api/{version}") } else { format!("apis/{group}/{version}") }
 }
 
-fn build() -> Documents {
+type CustomSchema<'a> = &'a dyn Fn(&ResourceInfo) -> Option<Value>;
+
+fn build(served: &[&'static ResourceInfo], custom: CustomSchema<'_>) -> Documents {
     let mut by_gv: BTreeMap<String, Vec<&'static ResourceInfo>> = BTreeMap::new();
-    for r in BUILTIN {
+    for r in served {
         by_gv.entry(gv_path(r.group, r.version)).or_default().push(r);
     }
     let docs = by_gv
         .into_iter()
         .map(|(path, resources)| {
-            let doc = document_for(&resources);
+            let doc = document_for(&resources, custom);
             let bytes = serde_json::to_vec(&doc).unwrap_or_default();
             let mut hasher = std::collections::hash_map::DefaultHasher::new();
             bytes.hash(&mut hasher);
@@ -89,14 +113,29 @@ fn operation(r: &ResourceInfo, action: &str, body_ref: Option<&str>, extra: &[(&
     Value::Object(op)
 }
 
-fn document_for(resources: &[&'static ResourceInfo]) -> Value {
+fn document_for(resources: &[&'static ResourceInfo], custom: CustomSchema<'_>) -> Value {
     let schemas = schema::schemas();
     let mut paths = Map::new();
     let mut wanted: BTreeSet<String> = BTreeSet::new();
+    let mut own: Map<String, Value> = Map::new();
     wanted.insert("io.k8s.apimachinery.pkg.apis.meta.v1.Patch".into());
     wanted.insert("io.k8s.apimachinery.pkg.apis.meta.v1.Status".into());
     for r in resources {
-        let def = schemas.root_name(r.group, r.version, r.kind).map(str::to_string);
+        let def = match (schemas.root_name(r.group, r.version, r.kind), custom(r)) {
+            (Some(name), _) => Some(name.to_string()),
+            (None, Some(mut schema)) => {
+                let name = custom_def_name(r);
+                if let Some(map) = schema.as_object_mut() {
+                    map.insert(
+                        "x-kubernetes-group-version-kind".into(),
+                        json!([{"group": r.group, "version": r.version, "kind": r.kind}]),
+                    );
+                }
+                own.insert(name.clone(), schema);
+                Some(name)
+            }
+            (None, None) => None,
+        };
         if let Some(def) = &def {
             wanted.insert(def.clone());
         }
@@ -139,11 +178,14 @@ fn document_for(resources: &[&'static ResourceInfo]) -> Value {
             paths.insert(format!("{collection}/{{name}}"), Value::Object(item));
         }
     }
+    let mut components = closure(&schemas.defs, wanted);
+    components.extend(own);
+    components.sort_keys();
     json!({
         "openapi": "3.0.0",
         "info": {"title": "Kubernetes", "version": "v1.33.0"},
         "paths": paths,
-        "components": {"schemas": closure(&schemas.defs, wanted)},
+        "components": {"schemas": components},
     })
 }
 
@@ -180,8 +222,8 @@ fn collect_refs(v: &Value, out: &mut Vec<String>) {
 }
 
 /// `GET /openapi/v3`
-pub async fn index() -> Response {
-    let paths: Map<String, Value> = documents()
+pub async fn index(State(api): State<Arc<Api>>) -> Response {
+    let paths: Map<String, Value> = documents(&api.registry)
         .docs
         .iter()
         .map(|(path, (hash, _))| {
@@ -192,8 +234,8 @@ pub async fn index() -> Response {
 }
 
 /// `GET /openapi/v3/<gv path>`
-pub async fn document(Path(path): Path<String>) -> Response {
-    match documents().docs.get(path.trim_matches('/')) {
+pub async fn document(State(api): State<Arc<Api>>, Path(path): Path<String>) -> Response {
+    match documents(&api.registry).docs.get(path.trim_matches('/')) {
         Some((_, bytes)) => (
             StatusCode::OK,
             [(header::CONTENT_TYPE, "application/json"), (header::CACHE_CONTROL, "no-cache, private")],
@@ -215,7 +257,8 @@ mod tests {
 
     #[test]
     fn documents_offer_field_validation_on_patch_and_the_kind_schemas() {
-        let docs = documents();
+        let served: Vec<&'static ResourceInfo> = crate::resources::BUILTIN.iter().collect();
+        let docs = build(&served, &|_| None);
         let (_, core) = docs.docs.get("api/v1").expect("core document");
         let core: Value = serde_json::from_slice(core).unwrap();
         let pod = &core["paths"]["/api/v1/namespaces/{namespace}/pods/{name}"]["patch"];

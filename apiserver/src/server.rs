@@ -35,7 +35,7 @@ use crate::{openapi, reviews};
 
 /// Shared by every request.
 pub struct Api {
-    pub registry: Registry,
+    pub registry: Arc<Registry>,
     pub tokens: TokenFile,
     pub metrics: Metrics,
     pub ready: AtomicBool,
@@ -219,19 +219,21 @@ async fn api_request_inner(api: Arc<Api>, req: Request) -> Result<Response, ApiE
     let headers = req.headers().clone();
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(str::to_string);
     let not_found = || ApiError::new(404, "NotFound", "the server could not find the requested resource");
+    let served = registry.served();
+    let served = served.as_slice();
     let target = match parsed {
         None => return Err(not_found()),
         Some(ApiPath::LegacyRoot) => {
-            return Ok(discovery_response(accept.as_deref(), true, || discovery::api_versions(&api.address)));
+            return Ok(discovery_response(accept.as_deref(), served, true, || discovery::api_versions(&api.address)));
         }
         Some(ApiPath::GroupsRoot) => {
-            return Ok(discovery_response(accept.as_deref(), false, discovery::api_group_list));
+            return Ok(discovery_response(accept.as_deref(), served, false, || discovery::api_group_list(served)));
         }
         Some(ApiPath::Group(g)) => {
-            return discovery::api_group(&g).map(|d| json_response(200, &d)).ok_or_else(not_found);
+            return discovery::api_group(served, &g).map(|d| json_response(200, &d)).ok_or_else(not_found);
         }
         Some(ApiPath::GroupVersion { group, version }) => {
-            return discovery::api_resource_list(&group, &version)
+            return discovery::api_resource_list(served, &group, &version)
                 .map(|d| json_response(200, &d))
                 .ok_or_else(not_found);
         }
@@ -252,10 +254,15 @@ async fn api_request_inner(api: Arc<Api>, req: Request) -> Result<Response, ApiE
     Ok(handlers::serve(call).await)
 }
 
-fn discovery_response(accept: Option<&str>, legacy: bool, document: impl FnOnce() -> serde_json::Value) -> Response {
+fn discovery_response(
+    accept: Option<&str>,
+    served: discovery::Served<'_>,
+    legacy: bool,
+    document: impl FnOnce() -> serde_json::Value,
+) -> Response {
     match discovery::aggregated_version(accept) {
         Some(version) => {
-            let body = serde_json::to_vec(&discovery::aggregated(version, legacy)).unwrap_or_default();
+            let body = serde_json::to_vec(&discovery::aggregated(served, version, legacy)).unwrap_or_default();
             let mut headers = HeaderMap::new();
             if let Ok(v) = discovery::content_type(version).parse() {
                 headers.insert(header::CONTENT_TYPE, v);

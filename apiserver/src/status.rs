@@ -196,6 +196,15 @@ impl ApiError {
         )
     }
 
+    /// A strategic merge patch on a kind without patch strategies (custom resources).
+    pub fn unsupported_patch() -> Self {
+        Self::new(
+            415,
+            "UnsupportedMediaType",
+            "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
+        )
+    }
+
     pub fn internal(message: impl std::fmt::Display) -> Self {
         Self::new(500, "InternalError", format!("Internal error occurred: {message}"))
     }

@@ -4,7 +4,7 @@
 
 use serde_json::{Value, json};
 
-use crate::resources::{BUILTIN, ResourceInfo};
+use crate::resources::ResourceInfo;
 
 /// Groups in upstream's discovery priority order (kubectl resolves ambiguous short names with
 /// it); versions in preference order.
@@ -53,16 +53,57 @@ pub fn content_type(version: &str) -> String {
     format!("application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList")
 }
 
-fn resources_of(group: &str, version: &str) -> impl Iterator<Item = &'static ResourceInfo> + use<> {
-    let (group, version) = (group.to_string(), version.to_string());
-    BUILTIN.iter().filter(move |r| r.group == group && r.version == version)
+/// What the server serves right now (built-ins and custom resources).
+pub type Served<'a> = &'a [&'static ResourceInfo];
+
+fn resources_of<'a>(
+    served: Served<'a>,
+    group: &'a str,
+    version: &'a str,
+) -> impl Iterator<Item = &'static ResourceInfo> + 'a {
+    served.iter().copied().filter(move |r| r.group == group && r.version == version)
 }
 
-fn served_groups() -> impl Iterator<Item = (&'static str, Vec<&'static str>)> {
-    GROUPS.iter().filter_map(|(group, versions)| {
-        let served: Vec<&str> = versions.iter().copied().filter(|v| resources_of(group, v).next().is_some()).collect();
-        (!served.is_empty()).then_some((*group, served))
-    })
+/// Upstream's version order: GA before beta before alpha, higher numbers first, then other
+/// names alphabetically.
+fn version_priority(v: &str) -> (u8, std::cmp::Reverse<u32>, std::cmp::Reverse<u32>, String) {
+    let parse = |s: &str| s.parse::<u32>().ok();
+    let rest = v.strip_prefix('v').unwrap_or("");
+    let (major, tail) = rest.split_at(rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len()));
+    match (parse(major), tail) {
+        (Some(m), "") => (0, std::cmp::Reverse(m), std::cmp::Reverse(0), String::new()),
+        (Some(m), t) if t.starts_with("beta") && parse(&t[4..]).is_some() => {
+            (1, std::cmp::Reverse(m), std::cmp::Reverse(parse(&t[4..]).unwrap_or(0)), String::new())
+        }
+        (Some(m), t) if t.starts_with("alpha") && parse(&t[5..]).is_some() => {
+            (2, std::cmp::Reverse(m), std::cmp::Reverse(parse(&t[5..]).unwrap_or(0)), String::new())
+        }
+        _ => (3, std::cmp::Reverse(0), std::cmp::Reverse(0), v.to_string()),
+    }
+}
+
+/// Served groups with their served versions, in discovery order: the built-in groups in
+/// upstream's priority, then the others by name.
+fn served_groups(served: Served<'_>) -> Vec<(&'static str, Vec<&'static str>)> {
+    let mut out: Vec<(&'static str, Vec<&'static str>)> = GROUPS
+        .iter()
+        .filter_map(|(group, versions)| {
+            let present: Vec<&str> =
+                versions.iter().copied().filter(|v| resources_of(served, group, v).next().is_some()).collect();
+            (!present.is_empty()).then_some((*group, present))
+        })
+        .collect();
+    let mut others: Vec<&'static str> =
+        served.iter().map(|r| r.group).filter(|g| !GROUPS.iter().any(|(b, _)| b == g)).collect();
+    others.sort_unstable();
+    others.dedup();
+    for group in others {
+        let mut versions: Vec<&'static str> = served.iter().filter(|r| r.group == group).map(|r| r.version).collect();
+        versions.sort_by_key(|v| version_priority(v));
+        versions.dedup();
+        out.push((group, versions));
+    }
+    out
 }
 
 fn gv(group: &str, version: &str) -> String {
@@ -84,14 +125,15 @@ pub fn api_versions(server_address: &str) -> Value {
 }
 
 /// `GET /apis`
-pub fn api_group_list() -> Value {
-    let groups: Vec<Value> = served_groups().filter(|(g, _)| !g.is_empty()).map(|(g, v)| group_entry(g, &v)).collect();
+pub fn api_group_list(served: Served<'_>) -> Value {
+    let groups: Vec<Value> =
+        served_groups(served).into_iter().filter(|(g, _)| !g.is_empty()).map(|(g, v)| group_entry(g, &v)).collect();
     json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": groups})
 }
 
 /// `GET /apis/<group>`
-pub fn api_group(group: &str) -> Option<Value> {
-    let (_, versions) = served_groups().find(|(g, _)| *g == group && !g.is_empty())?;
+pub fn api_group(served: Served<'_>, group: &str) -> Option<Value> {
+    let (_, versions) = served_groups(served).into_iter().find(|(g, _)| *g == group && !g.is_empty())?;
     let mut entry = group_entry(group, &versions);
     let map = entry.as_object_mut()?;
     let mut out = serde_json::Map::new();
@@ -102,9 +144,9 @@ pub fn api_group(group: &str) -> Option<Value> {
 }
 
 /// `GET /api/v1` or `/apis/<group>/<version>`
-pub fn api_resource_list(group: &str, version: &str) -> Option<Value> {
+pub fn api_resource_list(served: Served<'_>, group: &str, version: &str) -> Option<Value> {
     let mut resources = Vec::new();
-    for r in resources_of(group, version) {
+    for r in resources_of(served, group, version) {
         let mut entry = json!({
             "name": r.plural,
             "singularName": r.singular,
@@ -180,14 +222,15 @@ fn aggregated_resource(r: &ResourceInfo) -> Value {
 }
 
 /// Aggregated discovery for `/api` (`legacy`: the core group only) or `/apis` (all others).
-pub fn aggregated(version: &str, legacy: bool) -> Value {
-    let items: Vec<Value> = served_groups()
+pub fn aggregated(served: Served<'_>, version: &str, legacy: bool) -> Value {
+    let items: Vec<Value> = served_groups(served)
+        .into_iter()
         .filter(|(g, _)| g.is_empty() == legacy)
         .map(|(group, versions)| {
             let versions: Vec<Value> = versions
                 .iter()
                 .map(|v| {
-                    let resources: Vec<Value> = resources_of(group, v).map(aggregated_resource).collect();
+                    let resources: Vec<Value> = resources_of(served, group, v).map(aggregated_resource).collect();
                     json!({"version": v, "resources": resources, "freshness": "Current"})
                 })
                 .collect();
@@ -223,18 +266,23 @@ mod tests {
 
     #[test]
     fn documents_list_the_catalog() {
-        let groups = api_group_list();
+        let served: Vec<&'static ResourceInfo> = crate::resources::BUILTIN.iter().collect();
+        let served = served.as_slice();
+        let groups = api_group_list(served);
         let names: Vec<&str> =
             groups["groups"].as_array().unwrap().iter().map(|g| g["name"].as_str().unwrap()).collect();
         assert!(names.contains(&"apps") && !names.contains(&""));
-        let autoscaling = api_group("autoscaling").unwrap();
+        let autoscaling = api_group(served, "autoscaling").unwrap();
         assert_eq!(autoscaling["preferredVersion"]["version"], "v2");
-        let core = api_resource_list("", "v1").unwrap();
+        let core = api_resource_list(served, "", "v1").unwrap();
         let pods = core["resources"].as_array().unwrap().iter().find(|r| r["name"] == "pods").unwrap();
         assert_eq!(pods["shortNames"], json!(["po"]));
         assert!(core["resources"].as_array().unwrap().iter().any(|r| r["name"] == "pods/status"));
-        let agg = aggregated("v2", true);
+        let agg = aggregated(served, "v2", true);
         assert_eq!(agg["items"].as_array().unwrap().len(), 1);
-        assert!(api_resource_list("nope", "v1").is_none());
+        assert!(api_resource_list(served, "nope", "v1").is_none());
+        let mut versions = vec!["v1beta1", "v2", "v1", "v1alpha1", "v2beta2", "foo"];
+        versions.sort_by_key(|v| version_priority(v));
+        assert_eq!(versions, ["v2", "v1", "v2beta2", "v1beta1", "v1alpha1", "foo"]);
     }
 }

@@ -56,8 +56,23 @@ impl Call<'_> {
         self.headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json")
     }
 
+    /// The field manager: `fieldManager`, else the user agent's product name, as upstream
+    /// defaults it (`kubectl`, `kube-rs`...).
+    fn manager(&self) -> String {
+        if let Some(m) = self.query.field_manager.as_deref().filter(|m| !m.is_empty()) {
+            return m.to_string();
+        }
+        let agent = self.headers.get(http::header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("unknown");
+        agent.split('/').next().unwrap_or("unknown").to_string()
+    }
+
     fn ctx(&self) -> Result<Ctx<'_>, ApiError> {
-        Ok(Ctx { registry: self.registry, dry_run: self.query.dry_run()? })
+        Ok(Ctx {
+            registry: self.registry,
+            dry_run: self.query.dry_run()?,
+            manager: Some(self.manager()),
+            applying: false,
+        })
     }
 
     fn body_json(&self) -> Result<Value, ApiError> {
@@ -87,16 +102,29 @@ pub fn check_fields(
     obj: &mut Value,
     duplicates: Vec<String>,
 ) -> Result<Vec<String>, ApiError> {
-    let unknown = match schema::schemas().patch_meta(res.info.group, res.info.version, res.info.kind) {
-        Some(node) => fieldvalidation::prune_unknown(obj, &node),
-        None => Vec::new(),
+    check_fields_with(res, obj, duplicates, call.query.field_validation()?)
+}
+
+/// [`check_fields`] with an explicit validation mode.
+pub fn check_fields_with(
+    res: &Resource,
+    obj: &mut Value,
+    duplicates: Vec<String>,
+    mode: FieldValidation,
+) -> Result<Vec<String>, ApiError> {
+    let unknown = match res.strategy.prune(obj) {
+        Some(found) => found,
+        None => match schema::schemas().patch_meta(res.info.group, res.info.version, res.info.kind) {
+            Some(node) => fieldvalidation::prune_unknown(obj, &node),
+            None => Vec::new(),
+        },
     };
     let problems: Vec<String> = unknown
         .iter()
         .map(|f| format!("unknown field \"{f}\""))
         .chain(duplicates.iter().map(|f| format!("duplicate field \"{f}\"")))
         .collect();
-    match call.query.field_validation()? {
+    match mode {
         _ if problems.is_empty() => Ok(Vec::new()),
         FieldValidation::Strict => Err(ApiError::bad_request(format!(
             "{kind} in version \"{version}\" cannot be handled as a {kind}: strict decoding error: {}",
@@ -141,7 +169,6 @@ async fn dispatch(call: Call<'_>) -> Result<Response, ApiError> {
     let res = call
         .registry
         .get(&call.target.group, &call.target.version, &call.target.resource)
-        .cloned()
         .ok_or_else(|| not_served(&call.target))?;
     let t = call.target.clone();
     let ns = t.namespace.as_deref();
@@ -196,14 +223,14 @@ async fn dispatch(call: Call<'_>) -> Result<Response, ApiError> {
         }
         (&Method::PATCH, Some(name), None) => {
             require(verb_ok("patch"), "patch", &res)?;
-            let (patched, warnings) = patch::patch(&call, &res, ns, name, Part::Main).await?;
-            respond(&call, &res, patched, 200).map(|r| with_warnings(r, &warnings))
+            let patched = patch::patch(&call, &res, ns, name, Part::Main).await?;
+            let code = if patched.created { 201 } else { 200 };
+            respond(&call, &res, patched.object, code).map(|r| with_warnings(r, &patched.warnings))
         }
         (&Method::DELETE, Some(name), None) => {
             require(verb_ok("delete"), "delete", &res)?;
             let opts = ops::delete_options(&call.body, &call.query)?;
-            let deleted =
-                ops::delete(&Ctx { registry: call.registry, dry_run: opts.dry_run }, &res, ns, name, &opts).await?;
+            let deleted = ops::delete(&Ctx { dry_run: opts.dry_run, ..call.ctx()? }, &res, ns, name, &opts).await?;
             let body = if deleted.body.get("kind") == Some(&json!("Status")) {
                 deleted.body
             } else {
@@ -331,7 +358,7 @@ async fn delete_collection(call: &Call<'_>, res: &Resource, ns: Option<&str>) ->
         ListOptions { limit: 0, continue_token: None, resource_version: None, resource_version_match: None, filtered };
     let listed = list::list(&call.ctx()?, res, ns, f, &opts).await?;
     let delete_opts = ops::delete_options(&call.body, &call.query)?;
-    let ctx = Ctx { registry: call.registry, dry_run: delete_opts.dry_run };
+    let ctx = Ctx { dry_run: delete_opts.dry_run, ..call.ctx()? };
     let mut items = Vec::new();
     for cached in listed.items {
         let obj = cached.decode()?;

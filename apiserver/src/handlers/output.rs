@@ -28,6 +28,9 @@ fn partial(obj: &Value) -> Value {
 }
 
 fn column_definitions(res: &Resource) -> Value {
+    if let Some(columns) = res.strategy.printer_columns() {
+        return crate::crd::printer::definitions(columns);
+    }
     Value::Array(
         table::columns(res.info.group, res.info.kind)
             .iter()
@@ -45,7 +48,11 @@ fn row(res: &Resource, obj: &Value, include_object: &str, now: SystemTime) -> Va
         _ => partial(obj),
     };
     let served = res.from_storage(obj.clone());
-    json!({"cells": table::cells(res.info.group, res.info.kind, &served, now), "object": embedded})
+    let cells = match res.strategy.printer_columns() {
+        Some(columns) => crate::crd::printer::cells(columns, &served, now),
+        None => table::cells(res.info.group, res.info.kind, &served, now),
+    };
+    json!({"cells": cells, "object": embedded})
 }
 
 /// A single object in the requested representation.

@@ -16,6 +16,16 @@ enum Kind {
     Json,
     Merge,
     Strategic,
+    /// Server-side apply.
+    Apply,
+}
+
+/// The result of a PATCH.
+pub struct Patched {
+    pub object: Value,
+    pub warnings: Vec<String>,
+    /// A server-side apply created the object (answered 201).
+    pub created: bool,
 }
 
 fn kind_of(content_type: &str) -> Result<Kind, ApiError> {
@@ -23,6 +33,7 @@ fn kind_of(content_type: &str) -> Result<Kind, ApiError> {
         "application/json-patch+json" => Ok(Kind::Json),
         "application/merge-patch+json" => Ok(Kind::Merge),
         "application/strategic-merge-patch+json" => Ok(Kind::Strategic),
+        "application/apply-patch+yaml" => Ok(Kind::Apply),
         other => Err(ApiError::new(
             415,
             "UnsupportedMediaType",
@@ -68,8 +79,18 @@ pub async fn patch(
     ns: Option<&str>,
     name: &str,
     part: Part,
-) -> Result<(Value, Vec<String>), ApiError> {
+) -> Result<Patched, ApiError> {
     let kind = kind_of(call.content_type())?;
+    if kind != Kind::Apply && call.query.force()? {
+        return Err(ApiError::bad_request("force: Forbidden: may not be specified for non-apply patch"));
+    }
+    if kind == Kind::Apply {
+        return server_side_apply(call, res, ns, name, part).await;
+    }
+    // Custom resources have no patch strategies: upstream refuses strategic merge for them.
+    if kind == Kind::Strategic && res.strategy.custom() {
+        return Err(ApiError::unsupported_patch());
+    }
     if call.body.len() > ops::MAX_BODY_BYTES {
         return Err(ApiError::too_large("Request entity too large: limit is 3145728"));
     }
@@ -86,7 +107,43 @@ pub async fn patch(
     let ctx = call.ctx()?;
     let patched = ops::patch(&ctx, res, ns, name, part, &apply).await?;
     let warnings = warnings.into_inner().unwrap_or_else(|e| e.into_inner());
-    Ok((patched, warnings))
+    Ok(Patched { object: patched, warnings, created: false })
+}
+
+/// `application/apply-patch+yaml`: the body is the manager's whole intent for the object.
+async fn server_side_apply(
+    call: &Call<'_>,
+    res: &Resource,
+    ns: Option<&str>,
+    name: &str,
+    part: Part,
+) -> Result<Patched, ApiError> {
+    if call.query.field_manager.as_deref().is_none_or(str::is_empty) {
+        return Err(ApiError::bad_request("PATCH operations of type apply require a fieldManager"));
+    }
+    let mut applied: Value =
+        serde_saphyr::from_slice(&call.body).map_err(|e| ApiError::bad_request(format!("error decoding YAML: {e}")))?;
+    if !applied.is_object() {
+        return Err(ApiError::bad_request("the apply configuration must be an object"));
+    }
+    for field in ["apiVersion", "kind"] {
+        if applied.get(field).and_then(Value::as_str).is_none_or(str::is_empty) {
+            return Err(ApiError::bad_request(format!("{field} must be set in an apply configuration")));
+        }
+    }
+    if crate::object::metadata(&applied).is_some_and(|m| m.contains_key("managedFields")) {
+        return Err(ApiError::bad_request("metadata.managedFields must be nil"));
+    }
+    // Unknown fields in an apply configuration are errors unless the client asks otherwise.
+    let warnings = match call.query.field_validation.as_deref() {
+        None | Some("") => {
+            super::check_fields_with(res, &mut applied, Vec::new(), crate::request::FieldValidation::Strict)?
+        }
+        Some(_) => super::check_fields(call, res, &mut applied, Vec::new())?,
+    };
+    let force = call.query.force()?;
+    let (object, created) = ops::apply(&call.ctx()?, res, ns, name, applied, force, part).await?;
+    Ok(Patched { object, warnings, created })
 }
 
 fn apply_patch(
@@ -99,6 +156,8 @@ fn apply_patch(
 ) -> Result<Value, ApiError> {
     {
         match kind {
+            // Handled before: apply is its own operation.
+            Kind::Apply => Err(ApiError::unsupported_patch()),
             Kind::Json => json_patch(current, body),
             Kind::Merge => {
                 if !body.is_object() {

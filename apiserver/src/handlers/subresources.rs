@@ -37,8 +37,8 @@ pub async fn serve(
             respond(call, res, updated, 200)
         }
         ("status", &Method::PATCH) => {
-            let (patched, warnings) = patch::patch(call, res, ns, name, Part::Status).await?;
-            respond(call, res, patched, 200).map(|r| super::with_warnings(r, &warnings))
+            let patched = patch::patch(call, res, ns, name, Part::Status).await?;
+            respond(call, res, patched.object, 200).map(|r| super::with_warnings(r, &patched.warnings))
         }
         ("scale", &Method::GET) => {
             let (obj, _) = ops::get(&ctx, res, ns, name).await?;
@@ -218,10 +218,10 @@ pub async fn binding(call: &Call<'_>, ns: Option<&str>, name: Option<&str>) -> R
     };
     // nodeName may only be set here, so go around the pod update rules by writing the whole
     // object with the pod's own strategy skipped: a binding is its own operation upstream.
-    let (current, revision) = ops::get(&ctx, pods, ns, &pod_name).await?;
+    let (current, revision) = ops::get(&ctx, &pods, ns, &pod_name).await?;
     let mut next = apply(&current)?;
     if !ctx.dry_run {
-        ops::store_update(&ctx, pods, &mut next, revision).await?;
+        ops::store_update(&ctx, &pods, &mut next, revision).await?;
     }
     let mut done = status::success("", "pods", &pod_name, None);
     if let Some(map) = done.as_object_mut() {

@@ -120,11 +120,19 @@ fn hpa_v2_to_v1(obj: Value) -> Value {
 }
 
 /// From the served version `(group, version)` of `plural` to the stored one.
-pub fn to_storage(group: &str, version: &str, plural: &str, obj: Value) -> Value {
+pub fn to_storage(group: &str, version: &str, plural: &str, storage: Option<(&str, &str)>, obj: Value) -> Value {
     match (group, version, plural) {
         ("events.k8s.io", "v1", "events") => event_to_core(obj),
         ("autoscaling", "v1", "horizontalpodautoscalers") => hpa_v1_to_v2(obj),
-        _ => obj,
+        // Custom resources with conversion `None`: the same fields, under the stored version.
+        _ => match (storage, obj) {
+            (Some((g, v)), Value::Object(mut map)) => {
+                let api_version = if g.is_empty() { v.to_string() } else { format!("{g}/{v}") };
+                map.insert("apiVersion".into(), json!(api_version));
+                Value::Object(map)
+            }
+            (_, obj) => obj,
+        },
     }
 }
 
@@ -146,7 +154,7 @@ mod tests {
         let new = json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "e"},
             "regarding": {"kind": "Pod", "name": "p"}, "note": "hello", "reason": "Started",
             "reportingController": "kubelet", "reportingInstance": "node-1", "series": {"count": 2}});
-        let core = to_storage("events.k8s.io", "v1", "events", new.clone());
+        let core = to_storage("events.k8s.io", "v1", "events", Some(("", "v1")), new.clone());
         assert_eq!(core["involvedObject"]["name"], "p");
         assert_eq!(core["message"], "hello");
         assert_eq!(core["source"], json!({"host": "node-1", "component": "kubelet"}));
@@ -160,7 +168,7 @@ mod tests {
     #[test]
     fn hpa_cpu_target_maps_between_v1_and_v2() {
         let v1 = json!({"apiVersion": "autoscaling/v1", "spec": {"minReplicas": 1, "maxReplicas": 5, "targetCPUUtilizationPercentage": 70}});
-        let v2 = to_storage("autoscaling", "v1", "horizontalpodautoscalers", v1);
+        let v2 = to_storage("autoscaling", "v1", "horizontalpodautoscalers", Some(("autoscaling", "v2")), v1);
         assert_eq!(v2["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"], 70);
         let back = from_storage("autoscaling", "v1", "horizontalpodautoscalers", v2);
         assert_eq!(back["spec"]["targetCPUUtilizationPercentage"], 70);

@@ -4,7 +4,8 @@
 //! (`namespaces.rs`, `pods.rs`, `services.rs`, ...), as upstream's `pkg/registry/<group>/<kind>`.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 use store::Store;
 use tokio::sync::OnceCell;
@@ -32,6 +33,18 @@ pub use strategy::Strategy;
 pub struct Ctx<'a> {
     pub registry: &'a Registry,
     pub dry_run: bool,
+    /// Who writes, for `managedFields` (the request's fieldManager, or its user agent);
+    /// `None` for the server's own bookkeeping writes, which are not tracked.
+    pub manager: Option<String>,
+    /// The write is a server-side apply, whose result already carries its managedFields.
+    pub applying: bool,
+}
+
+impl<'a> Ctx<'a> {
+    /// A write by the server itself (bootstrap, controllers inside the apiserver).
+    pub fn internal(registry: &'a Registry) -> Self {
+        Self { registry, dry_run: false, manager: None, applying: false }
+    }
 }
 
 /// One served resource (one group-version of it).
@@ -55,7 +68,7 @@ impl Resource {
 
     /// The object as stored, from the version this resource serves.
     pub fn to_storage(&self, obj: serde_json::Value) -> serde_json::Value {
-        conversion::to_storage(self.info.group, self.info.version, self.info.plural, obj)
+        conversion::to_storage(self.info.group, self.info.version, self.info.plural, self.info.storage, obj)
     }
 
     /// The object as this resource serves it, from the stored version.
@@ -82,31 +95,95 @@ impl Resource {
 pub struct Registry {
     pub store: Arc<dyn Store>,
     pub allocators: Allocators,
-    by_gvr: HashMap<(String, String, String), Arc<Resource>>,
+    /// Served resources by (group, version, plural): the built-ins, then custom resources as
+    /// their definitions come and go.
+    by_gvr: RwLock<HashMap<(String, String, String), Arc<Resource>>>,
+    /// One cache cell per stored resource, shared by every version served from it.
+    caches: Mutex<HashMap<(String, String), Arc<OnceCell<Arc<WatchCache>>>>>,
+    /// Grows whenever the set of served resources changes (discovery and OpenAPI follow it).
+    generation: AtomicU64,
 }
 
 impl Registry {
     pub fn new(store: Arc<dyn Store>, allocators: Allocators) -> Self {
-        let mut caches: HashMap<(String, String), Arc<OnceCell<Arc<WatchCache>>>> = HashMap::new();
-        let mut by_gvr = HashMap::new();
-        for info in resources::BUILTIN {
-            if info.verbs.is_empty() {
-                continue;
-            }
-            let (group, _) = info.storage.unwrap_or((info.group, info.version));
-            let resource = Arc::new(Resource {
-                info,
-                keys: Keys::new(group, info.plural, info.namespaced),
-                strategy: strategy_for(info),
-                cache: caches.entry((group.to_string(), info.plural.to_string())).or_default().clone(),
-            });
-            by_gvr.insert((info.group.to_string(), info.version.to_string(), info.plural.to_string()), resource);
+        let registry = Self {
+            store,
+            allocators,
+            by_gvr: RwLock::new(HashMap::new()),
+            caches: Mutex::new(HashMap::new()),
+            generation: AtomicU64::new(0),
+        };
+        for info in resources::BUILTIN.iter().filter(|i| !i.verbs.is_empty()) {
+            registry.register(info, strategy_for(info));
         }
-        Self { store, allocators, by_gvr }
+        registry
     }
 
-    pub fn get(&self, group: &str, version: &str, plural: &str) -> Option<&Arc<Resource>> {
-        self.by_gvr.get(&(group.to_string(), version.to_string(), plural.to_string()))
+    /// Serves `info` with `strategy` (replacing what served the same group/version/plural).
+    pub fn register(&self, info: &'static ResourceInfo, strategy: Arc<dyn Strategy>) {
+        let (group, _) = info.storage.unwrap_or((info.group, info.version));
+        let cache = {
+            let mut caches = self.caches.lock().unwrap_or_else(|e| e.into_inner());
+            caches.entry((group.to_string(), info.plural.to_string())).or_default().clone()
+        };
+        let resource =
+            Arc::new(Resource { info, keys: Keys::new(group, info.plural, info.namespaced), strategy, cache });
+        let key = (info.group.to_string(), info.version.to_string(), info.plural.to_string());
+        self.by_gvr.write().unwrap_or_else(|e| e.into_inner()).insert(key, resource);
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Serves exactly `versions` of `group`/`plural` (a custom resource definition's served
+    /// versions), replacing what served it before; objects and watch cache stay.
+    pub fn replace_versions(
+        &self,
+        group: &str,
+        plural: &str,
+        versions: Vec<(&'static ResourceInfo, Arc<dyn Strategy>)>,
+    ) {
+        let mut resources = Vec::new();
+        for (info, strategy) in versions {
+            let (storage_group, _) = info.storage.unwrap_or((info.group, info.version));
+            let cache = {
+                let mut caches = self.caches.lock().unwrap_or_else(|e| e.into_inner());
+                caches.entry((storage_group.to_string(), info.plural.to_string())).or_default().clone()
+            };
+            let keys = Keys::new(storage_group, info.plural, info.namespaced);
+            resources.push(Arc::new(Resource { info, keys, strategy, cache }));
+        }
+        let mut by_gvr = self.by_gvr.write().unwrap_or_else(|e| e.into_inner());
+        by_gvr.retain(|(g, _, p), _| !(g == group && p == plural));
+        for r in resources {
+            by_gvr.insert((r.info.group.to_string(), r.info.version.to_string(), r.info.plural.to_string()), r);
+        }
+        drop(by_gvr);
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// Stops serving every version of `group`/`plural` (a deleted custom resource definition);
+    /// its cache goes too, so a later definition of the same name starts afresh.
+    pub fn unregister(&self, group: &str, plural: &str) {
+        self.by_gvr.write().unwrap_or_else(|e| e.into_inner()).retain(|(g, _, p), _| !(g == group && p == plural));
+        self.caches.lock().unwrap_or_else(|e| e.into_inner()).remove(&(group.to_string(), plural.to_string()));
+        self.generation.fetch_add(1, Ordering::Release);
+    }
+
+    pub fn get(&self, group: &str, version: &str, plural: &str) -> Option<Arc<Resource>> {
+        let key = (group.to_string(), version.to_string(), plural.to_string());
+        self.by_gvr.read().unwrap_or_else(|e| e.into_inner()).get(&key).cloned()
+    }
+
+    /// Every served resource's facts (discovery, OpenAPI).
+    pub fn served(&self) -> Vec<&'static ResourceInfo> {
+        let mut infos: Vec<_> =
+            self.by_gvr.read().unwrap_or_else(|e| e.into_inner()).values().map(|r| r.info).collect();
+        infos.sort_by_key(|i| (i.group, i.version, i.plural));
+        infos
+    }
+
+    /// Changes whenever `served()` does.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Whether `plural` is a namespaced resource of `group/version` (`None`: not served).
@@ -117,8 +194,10 @@ impl Registry {
     /// Starts every resource's watch cache (once per stored resource), so watches can resume
     /// from any revision since the server started.
     pub async fn start_caches(&self) -> Result<(), ApiError> {
-        for resource in self.by_gvr.values() {
-            self.cache(resource).await?;
+        let resources: Vec<Arc<Resource>> =
+            self.by_gvr.read().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        for resource in resources {
+            self.cache(&resource).await?;
         }
         Ok(())
     }
@@ -198,6 +277,7 @@ fn strategy_for(info: &'static ResourceInfo) -> Arc<dyn Strategy> {
         ("", "services") => Arc::new(services::Services),
         ("", "configmaps") => Arc::new(config::ConfigMaps),
         ("", "secrets") => Arc::new(config::Secrets),
+        ("apiextensions.k8s.io", "customresourcedefinitions") => Arc::new(crate::crd::definitions::Definitions),
         ("apps", "deployments") => Arc::new(workloads::Workloads(workloads::Kind::Deployment)),
         ("apps", "replicasets") => Arc::new(workloads::Workloads(workloads::Kind::ReplicaSet)),
         ("apps", "statefulsets") => Arc::new(workloads::Workloads(workloads::Kind::StatefulSet)),

@@ -6,10 +6,98 @@
 use serde_json::{Value, json};
 
 use super::{Ctx, Resource};
+use crate::apply::{self, Scope};
 use crate::object;
+use crate::patch::strategic::SchemaNode;
 use crate::status::{self, ApiError, Cause};
 use crate::storage::{self, store_error};
 use crate::validation;
+
+static NO_DEFS: std::sync::LazyLock<serde_json::Map<String, Value>> = std::sync::LazyLock::new(serde_json::Map::new);
+
+/// Runs `f` with the schema server-side apply and managedFields walk for `res`: a custom
+/// resource's own schema, or the built-in kind's OpenAPI schema.
+fn with_apply_schema<T>(res: &Resource, f: impl FnOnce(Option<&SchemaNode<'_>>) -> T) -> T {
+    match res.strategy.openapi_schema() {
+        Some(schema) => f(Some(&SchemaNode::new(schema, &NO_DEFS))),
+        None => {
+            let node = crate::schema::schemas().patch_meta(res.info.group, res.info.version, res.info.kind);
+            f(node.as_ref())
+        }
+    }
+}
+
+/// What an endpoint may touch, for field ownership: the main resource of a kind with a status
+/// subresource resets `status`.
+fn scope(res: &Resource, part: Part) -> Scope<'static> {
+    match part {
+        Part::Main if res.strategy.status_split() => Scope { subresource: None, reset_fields: &[&["status"]] },
+        Part::Main => Scope::default(),
+        Part::Status => Scope { subresource: Some("status"), reset_fields: &[] },
+    }
+}
+
+/// Records who changed what in `managedFields` (an Update operation), unless the write is an
+/// apply (which recorded itself) or the server's own.
+fn track(ctx: &Ctx<'_>, res: &Resource, old: Option<&Value>, new: &mut Value, part: Part) {
+    if ctx.applying {
+        return;
+    }
+    let Some(manager) = ctx.manager.as_deref() else { return };
+    with_apply_schema(res, |schema| {
+        apply::record_update_scoped(old, new, manager, scope(res, part), schema, &object::now())
+    });
+}
+
+fn apply_error(e: apply::ApplyError, res: &Resource, name: &str) -> ApiError {
+    match &e {
+        apply::ApplyError::BadRequest(m) => ApiError::bad_request(m.clone()),
+        apply::ApplyError::Conflicts(_) => {
+            let causes: Vec<Value> = e
+                .causes()
+                .into_iter()
+                .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
+                .collect();
+            let mut err = ApiError::new(409, "Conflict", e.message());
+            err.details = Some(json!({"name": name, "group": res.group(), "kind": res.info.plural, "causes": causes}));
+            err
+        }
+        apply::ApplyError::Invalid(m) => ApiError::internal(m),
+    }
+}
+
+/// Server-side apply: merges `applied` into the object under `manager`'s ownership (creating it
+/// if it does not exist); conflicts with other managers' fields are refused unless `force`.
+/// Returns the object and whether it was created.
+pub async fn apply(
+    ctx: &Ctx<'_>,
+    res: &Resource,
+    ns: Option<&str>,
+    name: &str,
+    applied: Value,
+    force: bool,
+    part: Part,
+) -> Result<(Value, bool), ApiError> {
+    let manager =
+        ctx.manager.clone().ok_or_else(|| ApiError::bad_request("fieldManager is required for apply requests"))?;
+    let applying = Ctx { registry: ctx.registry, dry_run: ctx.dry_run, manager: ctx.manager.clone(), applying: true };
+    let now = object::now();
+    let merge = |live: Option<&Value>| {
+        with_apply_schema(res, |schema| {
+            apply::apply_scoped(live, &applied, &manager, force, scope(res, part), schema, &now)
+        })
+        .map_err(|e| apply_error(e, res, name))
+    };
+    match get(ctx, res, ns, name).await {
+        Err(e) if e.code == 404 && part == Part::Main => {
+            let mut created = merge(None)?;
+            object::set_meta(&mut created, "name", json!(name));
+            create(&applying, res, ns, created).await.map(|o| (o, true))
+        }
+        Err(e) => Err(e),
+        Ok(_) => patch(&applying, res, ns, name, part, &|current| merge(Some(current))).await.map(|o| (o, false)),
+    }
+}
 
 /// Request bodies larger than this are refused (upstream's limit).
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
@@ -115,7 +203,7 @@ async fn check_namespace_lifecycle(ctx: &Ctx<'_>, res: &Resource, ns: &str, name
     let key = namespaces.keys.key(None, ns);
     // The cache answers almost always; a namespace created a moment ago may not be in it yet,
     // so a miss is checked against the store (as upstream's admission does).
-    let cached = ctx.registry.cache(namespaces).await?.get(&key);
+    let cached = ctx.registry.cache(&namespaces).await?.get(&key);
     let deleting = match cached {
         Some(namespace) => namespace.deleting,
         None => {
@@ -171,6 +259,7 @@ pub async fn create(ctx: &Ctx<'_>, res: &Resource, ns: Option<&str>, mut obj: Va
             return Err(invalid(res, &obj, causes));
         }
         res.strategy.admit_create(ctx, &mut obj).await?;
+        track(ctx, res, None, &mut obj, Part::Main);
         if ctx.dry_run {
             return Ok(obj);
         }
@@ -329,6 +418,7 @@ async fn write_update(
         return Err(invalid(res, &obj, causes));
     }
     res.strategy.admit_update(ctx, &mut obj, &old).await?;
+    track(ctx, res, Some(&old), &mut obj, part);
     object::set_meta(&mut obj, "resourceVersion", json!(revision.to_string()));
     if obj == old {
         // Nothing changed: no write, no new resourceVersion (so `kubectl apply` of an

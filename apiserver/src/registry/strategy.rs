@@ -67,6 +67,27 @@ pub trait Strategy: Send + Sync + 'static {
         Ok(())
     }
 
+    /// A custom resource (served from a definition, not built in).
+    fn custom(&self) -> bool {
+        false
+    }
+
+    /// Drops fields the kind's schema does not know and returns their paths; `None`: the kind is
+    /// a built-in one, checked against its OpenAPI schema.
+    fn prune(&self, _obj: &mut Value) -> Option<Vec<String>> {
+        None
+    }
+
+    /// `kubectl get` columns of a custom resource (`None`: a built-in kind's printer).
+    fn printer_columns(&self) -> Option<&[crate::crd::printer::Column]> {
+        None
+    }
+
+    /// The OpenAPI schema of a custom resource's version, for `/openapi/v3`.
+    fn openapi_schema(&self) -> Option<&Value> {
+        None
+    }
+
     /// Server-side work before a create is stored (allocations, references to other objects).
     async fn admit_create(&self, _ctx: &Ctx<'_>, _obj: &mut Value) -> Result<(), ApiError> {
         Ok(())

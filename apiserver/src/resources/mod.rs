@@ -47,3 +47,70 @@ impl ResourceInfo {
         if self.group.is_empty() { self.version.to_string() } else { format!("{}/{}", self.group, self.version) }
     }
 }
+
+/// Facts of a resource known only at run time (a custom resource), before interning.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Dynamic {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    pub plural: String,
+    pub singular: String,
+    pub namespaced: bool,
+    pub short_names: Vec<String>,
+    pub categories: Vec<String>,
+    /// "status" and/or "scale".
+    pub subresources: Vec<String>,
+    /// The version objects are stored in (one per definition).
+    pub storage_version: String,
+}
+
+/// A `&'static ResourceInfo` for run-time facts, so custom resources are served by the same
+/// machinery as built-in ones. Each distinct set of facts is made once and kept (a handful of
+/// definitions over the life of a server), so re-creating a definition reuses it.
+pub fn intern(d: &Dynamic) -> &'static ResourceInfo {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static INTERNED: OnceLock<Mutex<HashMap<Dynamic, &'static ResourceInfo>>> = OnceLock::new();
+    let mut interned = INTERNED.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(info) = interned.get(d) {
+        return info;
+    }
+    let s = |v: &str| -> &'static str { Box::leak(v.to_string().into_boxed_str()) };
+    let list = |v: &[String]| -> &'static [&'static str] {
+        Box::leak(v.iter().map(|x| s(x)).collect::<Vec<_>>().into_boxed_slice())
+    };
+    let (group, version, kind) = (s(&d.group), s(&d.version), s(&d.kind));
+    const CRUD: &[&str] = &["delete", "deletecollection", "get", "list", "patch", "create", "update", "watch"];
+    const STATUS_VERBS: &[&str] = &["get", "patch", "update"];
+    let subresources: Vec<Subresource> = d
+        .subresources
+        .iter()
+        .filter_map(|name| match name.as_str() {
+            "status" => Some(Subresource { name: "status", group, version, kind, verbs: STATUS_VERBS }),
+            "scale" => Some(Subresource {
+                name: "scale",
+                group: "autoscaling",
+                version: "v1",
+                kind: "Scale",
+                verbs: STATUS_VERBS,
+            }),
+            _ => None,
+        })
+        .collect();
+    let info: &'static ResourceInfo = Box::leak(Box::new(ResourceInfo {
+        group,
+        version,
+        kind,
+        plural: s(&d.plural),
+        singular: s(&d.singular),
+        namespaced: d.namespaced,
+        verbs: CRUD,
+        short_names: list(&d.short_names),
+        categories: list(&d.categories),
+        subresources: Box::leak(subresources.into_boxed_slice()),
+        storage: (d.storage_version != d.version).then(|| (group, s(&d.storage_version))),
+    }));
+    interned.insert(d.clone(), info);
+    info
+}

@@ -1,0 +1,206 @@
+//! The apiserver's own definition controller (upstream runs the same loops inside
+//! kube-apiserver): it follows CustomResourceDefinitions through their watch cache, accepts
+//! their names, marks them Established and serves their versions; when a definition is deleted
+//! it stops serving it, deletes its objects and lets the definition go.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde_json::{Value, json};
+use store::RangeRequest;
+
+use super::custom::CustomResources;
+use super::definitions::CLEANUP_FINALIZER;
+use super::printer::Column;
+use crate::object;
+use crate::registry::ops::{self, Part};
+use crate::registry::{Ctx, Registry};
+use crate::resources::{self, Dynamic};
+use crate::status::ApiError;
+use crate::watchcache::{EventType, Filter, Start, WatchOut};
+
+const GROUP: &str = "apiextensions.k8s.io";
+
+/// Runs until the server stops.
+pub fn spawn(registry: Arc<Registry>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if let Err(e) = follow(&registry).await {
+                tracing::warn!(error = %e, "definition controller restarting");
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    })
+}
+
+/// One pass: reconcile every definition, then follow changes until the cache resets.
+async fn follow(registry: &Arc<Registry>) -> Result<(), ApiError> {
+    let res = registry
+        .get(GROUP, "v1", "customresourcedefinitions")
+        .ok_or_else(|| ApiError::internal("definitions are not served"))?;
+    let cache = registry.cache(&res).await?;
+    let all: Filter = Arc::new(|_, _| true);
+    let (backlog, _, mut live) = cache.watch(Start::Initial, all)?;
+    let mut served: HashSet<(String, String)> = HashSet::new();
+    for out in backlog {
+        if let WatchOut::Event(_, obj, _) = out {
+            reconcile(registry, &obj.decode()?, &mut served).await;
+        }
+    }
+    while let Some(out) = live.next().await {
+        if let WatchOut::Event(kind, obj, _) = out {
+            let crd = obj.decode()?;
+            if kind == EventType::Deleted {
+                let (group, plural) = names(&crd);
+                registry.unregister(&group, &plural);
+                served.remove(&(group, plural));
+            } else {
+                reconcile(registry, &crd, &mut served).await;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn names(crd: &Value) -> (String, String) {
+    let text = |p: &str| crd.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
+    (text("/spec/group"), text("/spec/names/plural"))
+}
+
+async fn reconcile(registry: &Arc<Registry>, crd: &Value, served: &mut HashSet<(String, String)>) {
+    let (group, plural) = names(crd);
+    let result = if object::is_deleting(crd) {
+        registry.unregister(&group, &plural);
+        served.remove(&(group.clone(), plural.clone()));
+        clean_up(registry, crd, &group, &plural).await
+    } else {
+        serve(registry, crd);
+        served.insert((group, plural));
+        establish(registry, crd).await
+    };
+    if let Err(e) = result {
+        tracing::warn!(definition = object::name(crd), error = %e, "cannot reconcile a custom resource definition");
+    }
+}
+
+/// Registers every served version of the definition.
+fn serve(registry: &Arc<Registry>, crd: &Value) {
+    let text = |p: &str| crd.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
+    let list = |p: &str| -> Vec<String> {
+        crd.pointer(p)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    };
+    let versions = crd.pointer("/spec/versions").and_then(Value::as_array).cloned().unwrap_or_default();
+    let storage_version = versions
+        .iter()
+        .find(|v| v.get("storage") == Some(&Value::Bool(true)))
+        .and_then(|v| v.get("name")?.as_str())
+        .unwrap_or("")
+        .to_string();
+    let mut entries: Vec<(&'static resources::ResourceInfo, Arc<dyn crate::registry::Strategy>)> = Vec::new();
+    for v in versions.iter().filter(|v| v.get("served") == Some(&Value::Bool(true))) {
+        let version = v.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+        let mut subresources = Vec::new();
+        if v.pointer("/subresources/status").is_some() {
+            subresources.push("status".to_string());
+        }
+        let info = resources::intern(&Dynamic {
+            group: text("/spec/group"),
+            version,
+            kind: text("/spec/names/kind"),
+            plural: text("/spec/names/plural"),
+            singular: text("/spec/names/singular"),
+            namespaced: text("/spec/scope") == "Namespaced",
+            short_names: list("/spec/names/shortNames"),
+            categories: list("/spec/names/categories"),
+            subresources,
+            storage_version: storage_version.clone(),
+        });
+        let columns = v
+            .get("additionalPrinterColumns")
+            .and_then(Value::as_array)
+            .map(|c| c.iter().filter_map(Column::from_definition).collect())
+            .unwrap_or_default();
+        let strategy = CustomResources {
+            schema: v.pointer("/schema/openAPIV3Schema").cloned(),
+            status: info.subresources.iter().any(|s| s.name == "status"),
+            columns,
+        };
+        entries.push((info, Arc::new(strategy)));
+    }
+    registry.replace_versions(&text("/spec/group"), &text("/spec/names/plural"), entries);
+}
+
+/// Sets NamesAccepted and Established (once); a status write only when something changed.
+async fn establish(registry: &Arc<Registry>, crd: &Value) -> Result<(), ApiError> {
+    let res = registry
+        .get(GROUP, "v1", "customresourcedefinitions")
+        .ok_or_else(|| ApiError::internal("definitions are not served"))?;
+    let conditions = crd.pointer("/status/conditions").and_then(Value::as_array).cloned().unwrap_or_default();
+    let has = |t: &str| {
+        conditions.iter().any(|c| c.get("type") == Some(&json!(t)) && c.get("status") == Some(&json!("True")))
+    };
+    let accepted = crd.pointer("/spec/names").cloned().unwrap_or_else(|| json!({}));
+    if has("NamesAccepted") && has("Established") && crd.pointer("/status/acceptedNames") == Some(&accepted) {
+        return Ok(());
+    }
+    let now = object::now();
+    let mut next = crd.clone();
+    let mut kept: Vec<Value> = conditions
+        .into_iter()
+        .filter(|c| !matches!(c.get("type").and_then(Value::as_str), Some("NamesAccepted" | "Established")))
+        .collect();
+    kept.push(json!({"type": "NamesAccepted", "status": "True", "lastTransitionTime": now, "reason": "NoConflicts", "message": "no conflicts found"}));
+    kept.push(json!({"type": "Established", "status": "True", "lastTransitionTime": now, "reason": "InitialNamesAccepted", "message": "the initial names have been accepted"}));
+    if let Some(status) = next.get_mut("status").and_then(Value::as_object_mut) {
+        status.insert("conditions".into(), Value::Array(kept));
+        status.insert("acceptedNames".into(), accepted);
+    }
+    let ctx = Ctx::internal(registry);
+    match ops::update(&ctx, &res, None, object::name(crd), next, Part::Status).await {
+        // A newer version arrived meanwhile: its event brings us back here.
+        Err(e) if e.reason == "Conflict" => Ok(()),
+        other => other.map(drop),
+    }
+}
+
+/// Deletes every object of a deleted definition, then releases the definition.
+async fn clean_up(registry: &Arc<Registry>, crd: &Value, group: &str, plural: &str) -> Result<(), ApiError> {
+    if !object::finalizers(crd).iter().any(|f| f == CLEANUP_FINALIZER) {
+        return Ok(());
+    }
+    let prefix = crate::storage::Keys::new(group, plural, true).prefix(None);
+    let store = &registry.store;
+    let unavailable = |e: store::StoreError| ApiError::unavailable(e.to_string());
+    loop {
+        let page = store.range(RangeRequest::prefix(prefix.clone()).limit(500)).await.map_err(unavailable)?;
+        for kv in &page.kvs {
+            match store.delete(&kv.key, None).await {
+                Ok(_) | Err(store::StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
+        if !page.more {
+            break;
+        }
+    }
+    let res = registry
+        .get(GROUP, "v1", "customresourcedefinitions")
+        .ok_or_else(|| ApiError::internal("definitions are not served"))?;
+    let ctx = Ctx::internal(registry);
+    let remove = |current: &Value| -> Result<Value, ApiError> {
+        let mut next = current.clone();
+        let kept: Vec<String> = object::finalizers(current).into_iter().filter(|f| f != CLEANUP_FINALIZER).collect();
+        object::set_meta(&mut next, "finalizers", json!(kept));
+        Ok(next)
+    };
+    match ops::patch(&ctx, &res, None, object::name(crd), Part::Main, &remove).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.code == 404 => Ok(()),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,10 @@
+//! Custom resources: the CustomResourceDefinition strategy (`definitions.rs`), the controller
+//! that serves each established definition's versions (`controller.rs`), the strategy of the
+//! custom objects themselves (`custom.rs`: schema defaulting, pruning and validation from
+//! `schema/`), and their `kubectl get` columns (`printer.rs`).
+
+pub mod controller;
+pub mod custom;
+pub mod definitions;
+pub mod printer;
+pub mod schema;

@@ -1,0 +1,146 @@
+//! Custom resources with stock kubectl: a definition becomes Established, its objects are
+//! defaulted, validated, pruned and printed with its columns, explained from its schema, and
+//! deleting the definition deletes them.
+
+use std::time::Duration;
+
+use e2e::{Backend, Cluster, fails, ok};
+
+macro_rules! scenario {
+    ($($name:ident: $version:literal, $backend:expr;)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            let cluster = Cluster::start($backend).await.expect("cluster starts");
+            crd_scenario(&cluster, $version);
+        }
+    )*};
+}
+
+scenario! {
+    custom_resources_with_kubectl_1_29: "1.29", Backend::Embedded;
+    custom_resources_with_kubectl_1_33: "1.33", Backend::Embedded;
+    custom_resources_with_kubectl_1_33_on_etcd: "1.33", Backend::Etcd;
+}
+
+const DEFINITION: &str = r#"
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, shortNames: [wg], categories: [all]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    additionalPrinterColumns:
+    - {name: Size, type: integer, jsonPath: .spec.size}
+    - {name: Color, type: string, jsonPath: .spec.color}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            required: [size]
+            properties:
+              size: {type: integer, minimum: 1, description: How big the widget is.}
+              color: {type: string, enum: [red, blue], default: red}
+          status:
+            type: object
+            properties:
+              ready: {type: boolean}
+"#;
+
+fn write(cluster: &Cluster, name: &str, text: &str) -> String {
+    let path = cluster.dir.path().join(name);
+    std::fs::write(&path, text).expect("write manifest");
+    path.to_string_lossy().to_string()
+}
+
+fn widget(name: &str, spec: &str) -> String {
+    format!("apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: {name}\nspec: {spec}\n")
+}
+
+fn crd_scenario(c: &Cluster, v: &str) {
+    let crd = write(c, "crd.yaml", DEFINITION);
+    assert!(ok(c.kubectl(v, &["apply", "-f", &crd])).contains("created"));
+    ok(c.kubectl(v, &["wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=20s"]));
+    // Discovery follows at once (kubectl may cache it for a moment: retry briefly).
+    let mut listed = String::new();
+    for _ in 0..20 {
+        listed =
+            String::from_utf8_lossy(&c.kubectl(v, &["api-resources", "--api-group=example.com"]).stdout).to_string();
+        if listed.contains("widgets") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert!(listed.lines().any(|l| l.starts_with("widgets") && l.contains("wg") && l.contains("Widget")), "{listed}");
+
+    // Create with a default filled in; get prints the definition's columns.
+    let small = write(c, "small.yaml", &widget("small", "{size: 2}"));
+    assert!(ok(c.kubectl(v, &["apply", "-f", &small])).contains("widget.example.com/small created"));
+    let shown = ok(c.kubectl(v, &["get", "widgets"]));
+    let header = shown.lines().next().unwrap_or("");
+    assert!(header.contains("NAME") && header.contains("SIZE") && header.contains("COLOR"), "{shown}");
+    assert!(shown.lines().any(|l| l.starts_with("small") && l.contains('2') && l.contains("red")), "{shown}");
+    assert_eq!(ok(c.kubectl(v, &["get", "wg", "small", "-o", "jsonpath={.spec.color}"])), "red");
+
+    // Schema rejections, with upstream's messages.
+    let bad_type = write(c, "bad-type.yaml", &widget("bad", "{size: big}"));
+    let refused = fails(c.kubectl(v, &["create", "-f", &bad_type]));
+    assert!(refused.contains("spec.size") && refused.contains("integer"), "{refused}");
+    let bad_enum = write(c, "bad-enum.yaml", &widget("bad", "{size: 1, color: green}"));
+    let refused = fails(c.kubectl(v, &["create", "-f", &bad_enum]));
+    assert!(refused.contains("spec.color") && refused.contains("Unsupported value"), "{refused}");
+    let missing = write(c, "missing.yaml", &widget("bad", "{color: blue}"));
+    let refused = fails(c.kubectl(v, &["create", "-f", &missing]));
+    assert!(refused.contains("spec.size") && refused.contains("Required value"), "{refused}");
+
+    // Unknown fields are pruned (or refused by strict validation).
+    let extra = write(c, "extra.yaml", &widget("extra", "{size: 3, shape: round}"));
+    let refused = fails(c.kubectl(v, &["create", "-f", &extra]));
+    assert!(refused.contains("unknown field \"spec.shape\""), "{refused}");
+    ok(c.kubectl(v, &["create", "-f", &extra, "--validate=false"]));
+    assert_eq!(ok(c.kubectl(v, &["get", "widget", "extra", "-o", "jsonpath={.spec}"])), r#"{"color":"red","size":3}"#);
+
+    // The status subresource: a write to the object leaves status alone.
+    ok(c.kubectl(
+        v,
+        &["patch", "widget", "small", "--type=merge", "-p", r#"{"status":{"ready":true},"spec":{"size":5}}"#],
+    ));
+    assert_eq!(ok(c.kubectl(v, &["get", "widget", "small", "-o", "jsonpath={.spec.size}/{.status.ready}"])), "5/");
+    ok(c.kubectl(
+        v,
+        &["patch", "widget", "small", "--subresource=status", "--type=merge", "-p", r#"{"status":{"ready":true}}"#],
+    ));
+    assert_eq!(ok(c.kubectl(v, &["get", "widget", "small", "-o", "jsonpath={.status.ready}"])), "true");
+
+    // explain reads the definition's schema from /openapi/v3.
+    let explained = ok(c.kubectl(v, &["explain", "widgets.spec.size"]));
+    assert!(explained.contains("How big the widget is."), "{explained}");
+
+    // `get all` includes the category.
+    assert!(ok(c.kubectl(v, &["get", "all"])).contains("widget.example.com/small"));
+
+    // Deleting the definition deletes its objects, then the definition.
+    ok(c.kubectl(v, &["delete", "crd", "widgets.example.com", "--timeout=30s"]));
+    let gone = fails(c.kubectl(v, &["get", "crd", "widgets.example.com"]));
+    assert!(gone.contains("NotFound"), "{gone}");
+    ok(c.kubectl(v, &["apply", "-f", &crd]));
+    ok(c.kubectl(v, &["wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=20s"]));
+    let mut empty = String::new();
+    for _ in 0..20 {
+        let out = c.kubectl(v, &["get", "widgets", "-o", "name"]);
+        if out.status.success() {
+            empty = String::from_utf8_lossy(&out.stdout).to_string();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    assert_eq!(empty.trim(), "", "the old objects went with the old definition");
+}
