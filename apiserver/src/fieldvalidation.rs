@@ -6,6 +6,7 @@
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+use crate::apply::ApplySchema;
 use crate::patch::strategic::PatchMeta;
 use crate::patch::strategic::SchemaNode;
 
@@ -59,17 +60,18 @@ fn walk(v: &mut Value, node: &SchemaNode<'_>, path: &str, found: &mut Vec<String
 
 /// Paths of fields the schema requires that `obj` lacks (`roleRef`, `spec.containers[0].name`),
 /// looked for wherever the object has the enclosing value.
-pub fn missing_required(obj: &Value, node: &SchemaNode<'_>) -> Vec<String> {
+pub fn missing_required<S: ApplySchema>(obj: &Value, node: &S) -> Vec<String> {
     let mut found = Vec::new();
-    required_walk(obj, node, "", &mut found);
+    required_walk(obj, node, &mut String::new(), &mut found);
     found
 }
 
-fn required_walk(v: &Value, node: &SchemaNode<'_>, path: &str, found: &mut Vec<String>) {
+/// `path` is the walk's position, grown and cut back in place (it runs on every write).
+fn required_walk<S: ApplySchema>(v: &Value, node: &S, path: &mut String, found: &mut Vec<String>) {
+    let len = path.len();
     match v {
         Value::Object(map) => {
-            let required = node.target().get("required").and_then(Value::as_array);
-            for name in required.into_iter().flatten().filter_map(Value::as_str) {
+            for name in node.required_fields() {
                 // The server fills these in itself before validating.
                 if path.is_empty() && matches!(name, "metadata" | "apiVersion" | "kind") {
                     continue;
@@ -78,18 +80,29 @@ fn required_walk(v: &Value, node: &SchemaNode<'_>, path: &str, found: &mut Vec<S
                     found.push(if path.is_empty() { name.to_string() } else { format!("{path}.{name}") });
                 }
             }
-            let values = node.values();
             for (key, child) in map {
-                if let Some(child_node) = node.field(key).or(values) {
-                    let child_path = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
-                    required_walk(child, &child_node, &child_path, found);
+                if !matches!(child, Value::Object(_) | Value::Array(_)) {
+                    continue;
+                }
+                if let Some(child_node) = node.child(key) {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(key);
+                    required_walk(child, &child_node, path, found);
+                    path.truncate(len);
                 }
             }
         }
         Value::Array(items) => {
             if let Some(item_node) = node.items() {
                 for (i, item) in items.iter().enumerate() {
-                    required_walk(item, &item_node, &format!("{path}[{i}]"), found);
+                    if matches!(item, Value::Object(_) | Value::Array(_)) {
+                        use std::fmt::Write;
+                        let _ = write!(path, "[{i}]");
+                        required_walk(item, &item_node, path, found);
+                        path.truncate(len);
+                    }
                 }
             }
         }

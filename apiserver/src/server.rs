@@ -219,21 +219,24 @@ async fn api_request_inner(api: Arc<Api>, req: Request) -> Result<Response, ApiE
     let headers = req.headers().clone();
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(str::to_string);
     let not_found = || ApiError::new(404, "NotFound", "the server could not find the requested resource");
-    let served = registry.served();
-    let served = served.as_slice();
+    // Discovery only: listing and sorting every served resource is not free, and resource
+    // requests never need it.
+    let served = || registry.served();
     let target = match parsed {
         None => return Err(not_found()),
         Some(ApiPath::LegacyRoot) => {
-            return Ok(discovery_response(accept.as_deref(), served, true, || discovery::api_versions(&api.address)));
+            let served = served();
+            return Ok(discovery_response(accept.as_deref(), &served, true, || discovery::api_versions(&api.address)));
         }
         Some(ApiPath::GroupsRoot) => {
-            return Ok(discovery_response(accept.as_deref(), served, false, || discovery::api_group_list(served)));
+            let served = served();
+            return Ok(discovery_response(accept.as_deref(), &served, false, || discovery::api_group_list(&served)));
         }
         Some(ApiPath::Group(g)) => {
-            return discovery::api_group(served, &g).map(|d| json_response(200, &d)).ok_or_else(not_found);
+            return discovery::api_group(&served(), &g).map(|d| json_response(200, &d)).ok_or_else(not_found);
         }
         Some(ApiPath::GroupVersion { group, version }) => {
-            return discovery::api_resource_list(served, &group, &version)
+            return discovery::api_resource_list(&served(), &group, &version)
                 .map(|d| json_response(200, &d))
                 .ok_or_else(not_found);
         }

@@ -58,6 +58,28 @@ async fn kubectl_server_side_apply_merges_conflicts_and_forces() {
         // Alice, applying again what she had, now conflicts with Bob.
         let again = fails(apply(&alice, "alice", &[]));
         assert!(again.contains("conflict with \"bob\""), "{again}");
+
+        // Service ports are keyed by port and protocol; one that leaves protocol out means TCP
+        // (the schema's default), so applying it works and a second port merges beside it.
+        let svc = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n  ports:\n";
+        let one = write(&c, "svc1.yaml", &format!("{svc}  - {{name: http, port: 80}}\n"));
+        let two = write(
+            &c,
+            "svc2.yaml",
+            &format!("{svc}  - {{name: http, port: 80}}\n  - {{name: dns, port: 53, protocol: UDP}}\n"),
+        );
+        ok(apply(&one, "alice", &[]));
+        ok(apply(&two, "alice", &[]));
+        let ports = ok(c.kubectl(
+            v,
+            &["-n", &ns, "get", "svc", "web", "-o", "jsonpath={range .spec.ports[*]}{.port}/{.protocol} {end}"],
+        ));
+        assert_eq!(ports.trim(), "80/TCP 53/UDP");
+        let owned = ok(c.kubectl(
+            v,
+            &["-n", &ns, "get", "svc", "web", "--show-managed-fields", "-o", "jsonpath={.metadata.managedFields}"],
+        ));
+        assert!(owned.contains(r#"k:{\"port\":80,\"protocol\":\"TCP\"}"#), "{owned}");
     }
 }
 

@@ -167,7 +167,52 @@ impl FieldSet {
             [last] => {
                 self.members.insert(last.clone());
             }
-            [first, rest @ ..] => self.children.entry(first.clone()).or_default().insert(rest),
+            // Looked up before inserting: cloning the element every time (entry API) made the
+            // clones most of the cost of recording managedFields.
+            [first, rest @ ..] => match self.children.get_mut(first) {
+                Some(child) => child.insert(rest),
+                None => {
+                    let mut child = FieldSet::default();
+                    child.insert(rest);
+                    self.children.insert(first.clone(), child);
+                }
+            },
+        }
+    }
+
+    /// Adds every path of `other` (an in-place [`union`](Self::union)).
+    pub(crate) fn merge(&mut self, mut other: FieldSet) {
+        self.members.append(&mut other.members);
+        for (pe, set) in other.children {
+            match self.children.get_mut(&pe) {
+                Some(mine) => mine.merge(set),
+                None => {
+                    self.children.insert(pe, set);
+                }
+            }
+        }
+    }
+
+    /// Drops the paths of `other`, and with `recursive` everything under its members too (an
+    /// in-place [`difference`](Self::difference) or
+    /// [`recursive_difference`](Self::recursive_difference)).
+    pub(crate) fn remove(&mut self, other: &FieldSet, recursive: bool) {
+        if other.is_empty() {
+            return;
+        }
+        for pe in &other.members {
+            self.members.remove(pe);
+            if recursive {
+                self.children.remove(pe);
+            }
+        }
+        for (pe, theirs) in &other.children {
+            if let Some(mine) = self.children.get_mut(pe) {
+                mine.remove(theirs, recursive);
+                if mine.is_empty() {
+                    self.children.remove(pe);
+                }
+            }
         }
     }
 
@@ -355,11 +400,12 @@ impl FieldSet {
                 set.members.insert(pe.clone());
             }
             if !below.is_empty() {
-                let merged = match set.children.remove(&pe) {
-                    Some(existing) => existing.union(&below),
-                    None => below,
-                };
-                set.children.insert(pe, merged);
+                match set.children.get_mut(&pe) {
+                    Some(existing) => existing.merge(below),
+                    None => {
+                        set.children.insert(pe, below);
+                    }
+                }
             }
         }
         let member = is_member || set.is_empty();

@@ -151,7 +151,12 @@ pub(super) fn encode(managers: &Managers) -> Option<Value> {
 }
 
 /// Fields no manager ever owns: type and object identity, and what the server sets.
-pub(super) fn strip_set() -> FieldSet {
+pub(super) fn strip_set() -> &'static FieldSet {
+    static STRIP: std::sync::LazyLock<FieldSet> = std::sync::LazyLock::new(build_strip_set);
+    &STRIP
+}
+
+fn build_strip_set() -> FieldSet {
     let mut set = FieldSet::default();
     let f = |name: &str| super::fieldset::PathElement::Field(name.into());
     set.insert(&[f("apiVersion")]);

@@ -40,6 +40,7 @@
 //! Not here: the kubectl last-applied annotation interplay, defaulting and validation of the
 //! result, and choosing the manager name of clients that send none.
 
+mod compiled;
 mod fieldset;
 mod managed;
 mod schema;
@@ -55,6 +56,7 @@ use std::fmt;
 
 use serde_json::Value;
 
+pub use compiled::{Compiled, CompiledNode};
 pub use schema::ApplySchema;
 
 /// Which kind of write a managedFields entry records.

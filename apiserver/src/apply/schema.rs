@@ -2,6 +2,8 @@
 //! merge reads it: which nodes are leaves, which maps and lists merge item by item, and what
 //! identifies a list item.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use super::fieldset::PathElement;
@@ -25,10 +27,36 @@ pub trait ApplySchema: PatchMeta {
     fn property_names(&self) -> Vec<&str>;
     /// Whether this struct node lists `name` as required.
     fn requires(&self, name: &str) -> bool;
+    /// The fields this struct node lists as required.
+    fn required_fields(&self) -> Vec<&str>;
     /// The node's `default`.
     fn default_value(&self) -> Option<&Value>;
     /// `nullable: true`.
     fn nullable(&self) -> bool;
+
+    /// The schema of the value under `key`: the declared property, else the map's values.
+    fn child(&self, key: &str) -> Option<Self> {
+        if self.declares(key) { self.field(key) } else { self.values() }
+    }
+
+    /// What the node is, for merging.
+    fn kind(&self) -> Kind {
+        match self.json_type() {
+            None => Kind::Untyped,
+            Some("object") => Kind::Map { atomic: self.map_type() == Some("atomic") },
+            Some("array") => Kind::List(list_kind(self)),
+            Some(_) => Kind::Scalar,
+        }
+    }
+
+    /// The properties a typed object carries even where its JSON leaves them out (those
+    /// [`zero_value`] gives a value).
+    fn implied_fields(&self) -> Cow<'_, [String]> {
+        let names = self.property_names();
+        let implied =
+            names.into_iter().filter(|name| zero_value(Some(self), name, self.child(name).as_ref()).is_some());
+        Cow::Owned(implied.map(str::to_owned).collect())
+    }
 }
 
 const LIST_TYPE: &str = "x-kubernetes-list-type";
@@ -86,6 +114,11 @@ impl ApplySchema for SchemaNode<'_> {
         required.is_some_and(|r| r.iter().any(|n| n.as_str() == Some(name)))
     }
 
+    fn required_fields(&self) -> Vec<&str> {
+        let required = self.target().get("required").and_then(Value::as_array);
+        required.into_iter().flatten().filter_map(Value::as_str).collect()
+    }
+
     fn default_value(&self) -> Option<&Value> {
         self.keyword("default")
     }
@@ -118,6 +151,9 @@ impl ApplySchema for NoSchema {
     fn requires(&self, _: &str) -> bool {
         false
     }
+    fn required_fields(&self) -> Vec<&str> {
+        Vec::new()
+    }
     fn default_value(&self) -> Option<&Value> {
         None
     }
@@ -128,7 +164,7 @@ impl ApplySchema for NoSchema {
 
 /// How a list's items relate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum ListKind {
+pub enum ListKind {
     /// Replaced as a whole.
     Atomic,
     /// Items are scalars, identified by value.
@@ -139,7 +175,7 @@ pub(super) enum ListKind {
 
 /// What a schema node is, for merging.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Kind {
+pub enum Kind {
     Scalar,
     /// A struct or a map; an atomic one is a leaf.
     Map {
@@ -151,13 +187,7 @@ pub(super) enum Kind {
 }
 
 pub(super) fn kind_of<S: ApplySchema>(schema: Option<&S>) -> Kind {
-    let Some(schema) = schema else { return Kind::Untyped };
-    match schema.json_type() {
-        None => Kind::Untyped,
-        Some("object") => Kind::Map { atomic: schema.map_type() == Some("atomic") },
-        Some("array") => Kind::List(list_kind(schema)),
-        Some(_) => Kind::Scalar,
-    }
+    schema.map_or(Kind::Untyped, ApplySchema::kind)
 }
 
 /// The list type, derived from the patch strategy when the list does not declare one (as
@@ -184,8 +214,7 @@ fn list_kind<S: ApplySchema>(schema: &S) -> ListKind {
 
 /// Schema of the value under `key` of a map node: the declared property, else the map's values.
 pub(super) fn map_child<S: ApplySchema>(schema: Option<&S>, key: &str) -> Option<S> {
-    let schema = schema?;
-    if schema.declares(key) { schema.field(key) } else { schema.values() }
+    schema?.child(key)
 }
 
 /// Schema of the items of a list node.

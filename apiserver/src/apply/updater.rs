@@ -68,7 +68,8 @@ fn update<S: ApplySchema>(
 ) -> Result<Comparison, ApplyError> {
     let mut comparison = walk::compare(old, new, schema).map_err(ApplyError::Invalid)?;
     comparison.exclude(ignored);
-    let changed = comparison.modified.union(&comparison.added);
+    let others = managers.keys().any(|id| id.as_str() != acting);
+    let changed = if others { comparison.modified.union(&comparison.added) } else { FieldSet::default() };
     let conflicts: Vec<(String, FieldSet)> = managers
         .iter()
         .filter(|(id, _)| id.as_str() != acting)
@@ -126,20 +127,24 @@ fn record<S: ApplySchema>(
     schema: Option<&S>,
     now: &str,
 ) -> Result<(), ApplyError> {
-    let comparison = update(old, new, managers, CURRENT_OPERATION, true, ignored, schema)?;
-    let taken =
-        comparison.modified.union(&comparison.added).recursive_difference(ignored).difference(&managed::strip_set());
+    let Comparison { added: mut taken, modified, .. } =
+        update(old, new, managers, CURRENT_OPERATION, true, ignored, schema)?;
+    taken.merge(modified);
+    taken.remove(ignored, true);
+    taken.remove(managed::strip_set(), false);
     // Only a write that changed something the manager now owns moves its entry's time.
     if !taken.is_empty() {
         let id = identity(manager, Operation::Update, Some(api_version), subresource);
-        let previous = managers.get(&id).map(|e| e.set.clone()).unwrap_or_default();
+        if let Some(previous) = managers.remove(&id) {
+            taken.merge(previous.set);
+        }
         let entry = Entry {
             manager: manager.into(),
             operation: Operation::Update,
             api_version: api_version.into(),
             subresource: subresource.into(),
             time: Some(now.into()),
-            set: taken.union(&previous),
+            set: taken,
         };
         managers.insert(id, entry);
     }
@@ -229,7 +234,7 @@ pub(super) fn apply<S: ApplySchema>(
 
     // The applier never owns identity or server-set metadata.
     if let Some(entry) = managers.get_mut(&id) {
-        entry.set = entry.set.difference(&managed::strip_set());
+        entry.set.remove(managed::strip_set(), false);
         if entry.set.is_empty() {
             managers.remove(&id);
         }

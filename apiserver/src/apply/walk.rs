@@ -131,12 +131,9 @@ pub(super) struct Comparison {
 impl Comparison {
     /// Forgets changes under `ignored` (fields the endpoint resets).
     pub(super) fn exclude(&mut self, ignored: &FieldSet) {
-        if ignored.is_empty() {
-            return;
-        }
-        self.added = self.added.recursive_difference(ignored);
-        self.modified = self.modified.recursive_difference(ignored);
-        self.removed = self.removed.recursive_difference(ignored);
+        self.added.remove(ignored, true);
+        self.modified.remove(ignored, true);
+        self.removed.remove(ignored, true);
     }
 }
 
@@ -205,14 +202,10 @@ fn compare_maps<S: ApplySchema>(
     );
     // A struct's fields a typed object always carries count even where the JSON leaves them
     // out: a container added without `resources` still adds `resources: {}`.
-    if let Some(schema) = schema {
-        let spelled: BTreeSet<&str> = keys.iter().copied().collect();
-        for name in schema.property_names() {
-            if !spelled.contains(name)
-                && zero_value(Some(schema), name, map_child(Some(schema), name).as_ref()).is_some()
-            {
-                keys.push(name);
-            }
+    let implied = schema.map(ApplySchema::implied_fields).unwrap_or_default();
+    for name in implied.iter() {
+        if !old.is_some_and(|m| m.contains_key(name)) && !new.is_some_and(|m| m.contains_key(name)) {
+            keys.push(name);
         }
     }
     for key in keys {

@@ -125,11 +125,11 @@ fn serve(registry: &Arc<Registry>, crd: &Value) {
             .and_then(Value::as_array)
             .map(|c| c.iter().filter_map(Column::from_definition).collect())
             .unwrap_or_default();
-        let strategy = CustomResources {
-            schema: v.pointer("/schema/openAPIV3Schema").cloned(),
-            status: info.subresources.iter().any(|s| s.name == "status"),
+        let strategy = CustomResources::new(
+            v.pointer("/schema/openAPIV3Schema").cloned(),
+            info.subresources.iter().any(|s| s.name == "status"),
             columns,
-        };
+        );
         entries.push((info, Arc::new(strategy)));
     }
     registry.replace_versions(&text("/spec/group"), &text("/spec/names/plural"), entries);

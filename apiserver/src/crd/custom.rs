@@ -2,21 +2,33 @@
 //! version's schema, subresources, printer columns and selectable fields.
 
 use async_trait::async_trait;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::printer::Column;
 use super::schema;
+use crate::apply::{Compiled, CompiledNode};
+use crate::patch::strategic::SchemaNode;
 use crate::registry::Strategy;
 use crate::status::Cause;
 
+/// A custom resource's schema is self-contained: no `$ref`s to resolve.
+static NO_DEFS: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
+
 pub struct CustomResources {
     /// The version's `openAPIV3Schema` (`None`: anything goes, as upstream's v1beta1 allowed).
-    pub schema: Option<Value>,
-    pub status: bool,
-    pub columns: Vec<Column>,
+    schema: Option<Value>,
+    /// The same schema compiled once for server-side apply and managedFields.
+    compiled: Option<Compiled>,
+    status: bool,
+    columns: Vec<Column>,
 }
 
 impl CustomResources {
+    pub fn new(schema: Option<Value>, status: bool, columns: Vec<Column>) -> Self {
+        let compiled = schema.as_ref().map(|s| Compiled::new(&SchemaNode::new(s, &NO_DEFS)));
+        Self { schema, compiled, status, columns }
+    }
+
     fn with_defaults(&self, obj: &mut Value) {
         if let Some(s) = &self.schema {
             schema::apply_defaults(obj, s);
@@ -69,5 +81,9 @@ impl Strategy for CustomResources {
 
     fn openapi_schema(&self) -> Option<&Value> {
         self.schema.as_ref()
+    }
+
+    fn field_schema(&self) -> Option<CompiledNode<'_>> {
+        self.compiled.as_ref().map(Compiled::root)
     }
 }

@@ -92,6 +92,9 @@ impl Resource {
     }
 }
 
+/// A stored resource's watch cache, started by whichever request needs it first.
+type CacheCell = Arc<OnceCell<Arc<WatchCache>>>;
+
 pub struct Registry {
     pub store: Arc<dyn Store>,
     pub allocators: Allocators,
@@ -99,7 +102,7 @@ pub struct Registry {
     /// their definitions come and go.
     by_gvr: RwLock<HashMap<(String, String, String), Arc<Resource>>>,
     /// One cache cell per stored resource, shared by every version served from it.
-    caches: Mutex<HashMap<(String, String), Arc<OnceCell<Arc<WatchCache>>>>>,
+    caches: Mutex<HashMap<(String, String), CacheCell>>,
     /// Grows whenever the set of served resources changes (discovery and OpenAPI follow it).
     generation: AtomicU64,
 }

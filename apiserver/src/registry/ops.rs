@@ -6,24 +6,21 @@
 use serde_json::{Value, json};
 
 use super::{Ctx, Resource};
-use crate::apply::{self, Scope};
+use crate::apply::{self, CompiledNode, Scope};
 use crate::object;
-use crate::patch::strategic::SchemaNode;
 use crate::status::{self, ApiError, Cause};
 use crate::storage::{self, store_error};
 use crate::validation;
 
-static NO_DEFS: std::sync::LazyLock<serde_json::Map<String, Value>> = std::sync::LazyLock::new(serde_json::Map::new);
-
 /// Runs `f` with the schema server-side apply and managedFields walk for `res`: a custom
 /// resource's own schema, or the built-in kind's OpenAPI schema.
-fn with_apply_schema<T>(res: &Resource, f: impl FnOnce(Option<&SchemaNode<'_>>) -> T) -> T {
-    match res.strategy.openapi_schema() {
-        Some(schema) => f(Some(&SchemaNode::new(schema, &NO_DEFS))),
-        None => {
-            let node = crate::schema::schemas().patch_meta(res.info.group, res.info.version, res.info.kind);
-            f(node.as_ref())
-        }
+fn with_apply_schema<T>(res: &Resource, f: impl FnOnce(Option<&CompiledNode<'_>>) -> T) -> T {
+    if let Some(node) = res.strategy.field_schema() {
+        return f(Some(&node));
+    }
+    match crate::schema::schemas().compiled(res.info.group, res.info.version, res.info.kind) {
+        Some(compiled) => f(Some(&compiled.root())),
+        None => f(None),
     }
 }
 
@@ -186,8 +183,10 @@ fn check_namespace(res: &Resource, body: &mut Value, ns: Option<&str>) -> Result
 /// `Required value` for every field the kind's schema requires and the object lacks.
 fn required(res: &Resource, obj: &Value) -> Vec<Cause> {
     let (group, version) = res.info.storage.unwrap_or((res.info.group, res.info.version));
-    match crate::schema::schemas().patch_meta(group, version, res.info.kind) {
-        Some(node) => crate::fieldvalidation::missing_required(obj, &node).into_iter().map(Cause::required).collect(),
+    match crate::schema::schemas().compiled(group, version, res.info.kind) {
+        Some(compiled) => {
+            crate::fieldvalidation::missing_required(obj, &compiled.root()).into_iter().map(Cause::required).collect()
+        }
         None => Vec::new(),
     }
 }

@@ -88,6 +88,12 @@ pub trait Strategy: Send + Sync + 'static {
         None
     }
 
+    /// A custom resource's schema compiled for server-side apply and managedFields (built-in
+    /// kinds use their OpenAPI schema from [`crate::schema`]).
+    fn field_schema(&self) -> Option<crate::apply::CompiledNode<'_>> {
+        None
+    }
+
     /// Server-side work before a create is stored (allocations, references to other objects).
     async fn admit_create(&self, _ctx: &Ctx<'_>, _obj: &mut Value) -> Result<(), ApiError> {
         Ok(())

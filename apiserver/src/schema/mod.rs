@@ -6,12 +6,13 @@
 //! keys), and later server-side apply (list types).
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use k8s_openapi::api;
 use schemars::JsonSchema;
 use serde_json::{Map, Value, json};
 
+use crate::apply::Compiled;
 use crate::patch::strategic::SchemaNode;
 
 mod extensions;
@@ -21,6 +22,8 @@ pub struct Schemas {
     pub defs: Map<String, Value>,
     /// (group, version, kind) -> definition name.
     roots: HashMap<(String, String, String), String>,
+    /// Root definitions compiled for field-ownership walks, on first use.
+    compiled: Mutex<HashMap<String, Arc<Compiled>>>,
 }
 
 /// The schemas, built on first use (a few milliseconds) and shared.
@@ -37,6 +40,19 @@ impl Schemas {
     /// The schema strategic merge patch walks for objects of this kind.
     pub fn patch_meta(&self, group: &str, version: &str, kind: &str) -> Option<SchemaNode<'_>> {
         SchemaNode::definition(self.root_name(group, version, kind)?, &self.defs)
+    }
+
+    /// The schema of this kind compiled for server-side apply and managedFields (compiled on
+    /// first use, then shared).
+    pub fn compiled(&self, group: &str, version: &str, kind: &str) -> Option<Arc<Compiled>> {
+        let name = self.root_name(group, version, kind)?;
+        let mut cache = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = cache.get(name) {
+            return Some(c.clone());
+        }
+        let compiled = Arc::new(Compiled::new(&SchemaNode::definition(name, &self.defs)?));
+        cache.insert(name.to_string(), compiled.clone());
+        Some(compiled)
     }
 
     /// Every root kind: (group, version, kind, definition name).
@@ -181,7 +197,7 @@ fn build() -> Schemas {
             );
         }
     }
-    Schemas { defs, roots: b.roots }
+    Schemas { defs, roots: b.roots, compiled: Mutex::default() }
 }
 
 /// Puts each extension fact on its definition or property. A property that is a bare `$ref`

@@ -41,10 +41,11 @@ pub(super) fn apply(x: &mut Value, s: &Value) {
 
 /// A non-nullable `null` takes the schema's default (and stays null without one).
 fn fill_null(v: &mut Value, s: &Value) {
-    if v.is_null() && !nullable(s) {
-        if let Some(d) = default_of(s) {
-            *v = pruned(d, s);
-        }
+    if v.is_null()
+        && !nullable(s)
+        && let Some(d) = default_of(s)
+    {
+        *v = pruned(d, s);
     }
 }
 

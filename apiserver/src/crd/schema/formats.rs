@@ -113,7 +113,7 @@ fn is_isbn10(s: &str) -> bool {
     }
     let mut sum: u32 = (0..9).map(|i| (i as u32 + 1) * u32::from(b[i] - b'0')).sum();
     sum += 10 * if b[9] == b'X' { 10 } else { u32::from(b[9] - b'0') };
-    sum % 11 == 0
+    sum.is_multiple_of(11)
 }
 
 fn is_isbn13(s: &str) -> bool {
@@ -194,12 +194,12 @@ fn is_mac(s: &str) -> bool {
     }
     let hex = |x: &[u8]| x.iter().all(u8::is_ascii_hexdigit);
     if b[2] == b':' || b[2] == b'-' {
-        if (b.len() + 1) % 3 != 0 || ![6, 8, 20].contains(&((b.len() + 1) / 3)) {
+        if !(b.len() + 1).is_multiple_of(3) || ![6, 8, 20].contains(&((b.len() + 1) / 3)) {
             return false;
         }
         b.chunks(3).all(|c| hex(&c[..2]) && (c.len() == 2 || c[2] == b[2]))
     } else if b[4] == b'.' {
-        if (b.len() + 1) % 5 != 0 || ![6, 8, 20].contains(&(2 * (b.len() + 1) / 5)) {
+        if !(b.len() + 1).is_multiple_of(5) || ![6, 8, 20].contains(&(2 * (b.len() + 1) / 5)) {
             return false;
         }
         b.chunks(5).all(|c| hex(&c[..4]) && (c.len() == 4 || c[4] == b'.'))

@@ -17,10 +17,10 @@ type Compiled = Result<Arc<Regex>, String>;
 pub(super) fn compile(pattern: &str) -> Compiled {
     static CACHE: OnceLock<Mutex<HashMap<String, Compiled>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Ok(map) = cache.lock() {
-        if let Some(hit) = map.get(pattern) {
-            return hit.clone();
-        }
+    if let Ok(map) = cache.lock()
+        && let Some(hit) = map.get(pattern)
+    {
+        return hit.clone();
     }
     let compiled = build(pattern);
     if let Ok(mut map) = cache.lock() {

@@ -164,10 +164,10 @@ fn coerce(x: &mut Value, s: Option<&Value>, p: &str, out: &mut Vec<String>) {
     let Some(s) = s else { return };
     match x {
         Value::Object(m) => {
-            if embedded(s) {
-                if let Some(meta) = m.get_mut("metadata") {
-                    normalize_object_meta(meta, &child(p, "metadata"), out);
-                }
+            if embedded(s)
+                && let Some(meta) = m.get_mut("metadata")
+            {
+                normalize_object_meta(meta, &child(p, "metadata"), out);
             }
             let addl = Additional::of(s);
             for (k, v) in m.iter_mut() {

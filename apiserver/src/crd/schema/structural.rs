@@ -241,14 +241,14 @@ fn value_validation(
         nested(not, false, lvl, &child(p, "not"), errs);
     }
     let pattern = text(s, "pattern");
-    if !pattern.is_empty() {
-        if let Err(e) = goregex::compile(pattern) {
-            errs.push(invalid(
-                child(p, "pattern"),
-                &body(&Value::from(pattern)),
-                &format!("must be a valid regular expression, but isn't: {e}"),
-            ));
-        }
+    if !pattern.is_empty()
+        && let Err(e) = goregex::compile(pattern)
+    {
+        errs.push(invalid(
+            child(p, "pattern"),
+            &body(&Value::from(pattern)),
+            &format!("must be a valid regular expression, but isn't: {e}"),
+        ));
     }
 }
 

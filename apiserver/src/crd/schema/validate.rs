@@ -301,10 +301,10 @@ fn junctors(s: &Value, data: &Value, path: &str) -> Res {
         }
     }
 
-    if let Some(not) = s.get("not").filter(|v| v.is_object()) {
-        if node(not, data, path).valid() {
-            main.add(composite(format!("{qpath} must not validate the schema (not)")));
-        }
+    if let Some(not) = s.get("not").filter(|v| v.is_object())
+        && node(not, data, path).valid()
+    {
+        main.add(composite(format!("{qpath} must not validate the schema (not)")));
     }
     main.count += 1;
     main
@@ -313,17 +313,17 @@ fn junctors(s: &Value, data: &Value, path: &str) -> Res {
 /// maxLength, minLength, pattern: the first failure only.
 fn string_check(s: &Value, data: &str, path: &str) -> Res {
     let runes = data.chars().count() as i64;
-    if let Some(max) = s.get("maxLength").and_then(Value::as_i64) {
-        if runes > max {
-            let message = format!("{path} in body should be at most {max} chars long");
-            return Res::error(err(Code::TooLong(max), path, quote(data), message));
-        }
+    if let Some(max) = s.get("maxLength").and_then(Value::as_i64)
+        && runes > max
+    {
+        let message = format!("{path} in body should be at most {max} chars long");
+        return Res::error(err(Code::TooLong(max), path, quote(data), message));
     }
-    if let Some(min) = s.get("minLength").and_then(Value::as_i64) {
-        if runes < min {
-            let message = format!("{path} in body should be at least {min} chars long");
-            return Res::error(err(Code::Invalid, path, quote(data), message));
-        }
+    if let Some(min) = s.get("minLength").and_then(Value::as_i64)
+        && runes < min
+    {
+        let message = format!("{path} in body should be at least {min} chars long");
+        return Res::error(err(Code::Invalid, path, quote(data), message));
     }
     let pattern = text(s, "pattern");
     if !pattern.is_empty() {
@@ -347,10 +347,10 @@ fn number_check(s: &Value, n: Num, path: &str) -> Res {
     let bound = |k: &str| s.get(k).and_then(Value::as_f64);
     let (mut multiple, mut minimum, mut maximum) = (Res::default(), Res::default(), Res::default());
     let value = gofmt::num(n);
-    if let Some(factor) = bound("multipleOf") {
-        if let Some(e) = multiple_of(n, factor, path, &value) {
-            multiple.add(e);
-        }
+    if let Some(factor) = bound("multipleOf")
+        && let Some(e) = multiple_of(n, factor, path, &value)
+    {
+        multiple.add(e);
     }
     if let Some(max) = bound("maximum") {
         let exclusive = super::flag(s, "exclusiveMaximum");
@@ -433,25 +433,20 @@ fn array_check(s: &Value, a: &[Value], path: &str) -> Res {
         }
     }
     let size = a.len() as i64;
-    if let Some(min) = s.get("minItems").and_then(Value::as_i64) {
-        if size < min {
-            r.add(err(
-                Code::Invalid,
-                path,
-                size.to_string(),
-                format!("{path} in body should have at least {min} items"),
-            ));
-        }
+    if let Some(min) = s.get("minItems").and_then(Value::as_i64)
+        && size < min
+    {
+        r.add(err(Code::Invalid, path, size.to_string(), format!("{path} in body should have at least {min} items")));
     }
-    if let Some(max) = s.get("maxItems").and_then(Value::as_i64) {
-        if size > max {
-            r.add(err(
-                Code::TooMany(size, max),
-                path,
-                size.to_string(),
-                format!("{path} in body should have at most {max} items"),
-            ));
-        }
+    if let Some(max) = s.get("maxItems").and_then(Value::as_i64)
+        && size > max
+    {
+        r.add(err(
+            Code::TooMany(size, max),
+            path,
+            size.to_string(),
+            format!("{path} in body should have at most {max} items"),
+        ));
     }
     if super::flag(s, "uniqueItems") {
         let dup = a.iter().enumerate().any(|(i, x)| a[..i].iter().any(|y| deep_equal(x, y, false)));
@@ -515,21 +510,21 @@ fn enum_check(s: &Value, data: &Value, path: &str) -> Res {
 fn object_check(s: &Value, m: &Map<String, Value>, path: &str) -> Res {
     let mut r = Res::default();
     let size = m.len() as i64;
-    if let Some(min) = s.get("minProperties").and_then(Value::as_i64) {
-        if size < min {
-            r.add(err(
-                Code::Invalid,
-                path,
-                size.to_string(),
-                format!("{path} in body should have at least {min} properties"),
-            ));
-        }
+    if let Some(min) = s.get("minProperties").and_then(Value::as_i64)
+        && size < min
+    {
+        r.add(err(
+            Code::Invalid,
+            path,
+            size.to_string(),
+            format!("{path} in body should have at least {min} properties"),
+        ));
     }
-    if let Some(max) = s.get("maxProperties").and_then(Value::as_i64) {
-        if size > max {
-            let message = format!("{path} in body should have at most {max} properties");
-            r.add(err(Code::TooMany(size, max), path, size.to_string(), message));
-        }
+    if let Some(max) = s.get("maxProperties").and_then(Value::as_i64)
+        && size > max
+    {
+        let message = format!("{path} in body should have at most {max} properties");
+        r.add(err(Code::TooMany(size, max), path, size.to_string(), message));
     }
     let props = properties(s);
     let declared = |k: &str| props.is_some_and(|p| p.contains_key(k));
