@@ -2,6 +2,8 @@
 //! directory, on the embedded store or a real etcd) and drives it with the stock kubectl
 //! binaries installed on the machine and with kube-rs.
 
+pub mod greeting;
+
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};

@@ -35,7 +35,11 @@ spec:
   - name: v1
     served: true
     storage: true
-    subresources: {status: {}}
+    subresources:
+      status: {}
+      scale: {specReplicasPath: .spec.replicas, statusReplicasPath: .status.replicas}
+    selectableFields:
+    - {jsonPath: .spec.color}
     additionalPrinterColumns:
     - {name: Size, type: integer, jsonPath: .spec.size}
     - {name: Color, type: string, jsonPath: .spec.color}
@@ -46,13 +50,22 @@ spec:
           spec:
             type: object
             required: [size]
+            x-kubernetes-validations:
+            - {rule: "self.size <= 10 || self.color == 'blue'", message: big widgets must be blue}
             properties:
               size: {type: integer, minimum: 1, description: How big the widget is.}
-              color: {type: string, enum: [red, blue], default: red}
+              replicas: {type: integer}
+              color:
+                type: string
+                enum: [red, blue]
+                default: red
+                x-kubernetes-validations:
+                - {rule: self == oldSelf, message: color is immutable}
           status:
             type: object
             properties:
               ready: {type: boolean}
+              replicas: {type: integer}
 "#;
 
 fn write(cluster: &Cluster, name: &str, text: &str) -> String {
@@ -100,6 +113,27 @@ fn crd_scenario(c: &Cluster, v: &str) {
     let missing = write(c, "missing.yaml", &widget("bad", "{color: blue}"));
     let refused = fails(c.kubectl(v, &["create", "-f", &missing]));
     assert!(refused.contains("spec.size") && refused.contains("Required value"), "{refused}");
+
+    // CEL rules, with their messages; transition rules see the stored object.
+    let big_red = write(c, "big-red.yaml", &widget("bad", "{size: 11}"));
+    let refused = fails(c.kubectl(v, &["create", "-f", &big_red]));
+    assert!(refused.contains(r#"spec: Invalid value: "object": big widgets must be blue"#), "{refused}");
+    let big_blue = write(c, "big-blue.yaml", &widget("big", "{size: 11, color: blue}"));
+    ok(c.kubectl(v, &["create", "-f", &big_blue]));
+    let refused = fails(c.kubectl(v, &["patch", "widget", "big", "--type=merge", "-p", r#"{"spec":{"color":"red"}}"#]));
+    assert!(refused.contains("color is immutable"), "{refused}");
+
+    // Field selectors on the definition's selectable fields.
+    let blue = ok(c.kubectl(v, &["get", "widgets", "--field-selector=spec.color=blue", "-o", "name"]));
+    assert_eq!(blue.trim(), "widget.example.com/big");
+    let refused = fails(c.kubectl(v, &["get", "widgets", "--field-selector=spec.size=1"]));
+    assert!(refused.contains("field label not supported: spec.size"), "{refused}");
+
+    // The scale subresource reads and writes the definition's replica paths.
+    ok(c.kubectl(v, &["scale", "widget", "big", "--replicas=3"]));
+    assert_eq!(ok(c.kubectl(v, &["get", "widget", "big", "-o", "jsonpath={.spec.replicas}"])), "3");
+    let scale = ok(c.kubectl(v, &["get", "--raw", "/apis/example.com/v1/namespaces/default/widgets/big/scale"]));
+    assert!(scale.contains(r#""kind":"Scale""#) && scale.contains(r#""spec":{"replicas":3}"#), "{scale}");
 
     // Unknown fields are pruned (or refused by strict validation).
     let extra = write(c, "extra.yaml", &widget("extra", "{size: 3, shape: round}"));

@@ -13,7 +13,6 @@ use store::RangeRequest;
 
 use super::custom::CustomResources;
 use super::definitions::CLEANUP_FINALIZER;
-use super::printer::Column;
 use crate::object;
 use crate::registry::ops::{self, Part};
 use crate::registry::{Ctx, Registry};
@@ -105,8 +104,10 @@ fn serve(registry: &Arc<Registry>, crd: &Value) {
     for v in versions.iter().filter(|v| v.get("served") == Some(&Value::Bool(true))) {
         let version = v.get("name").and_then(Value::as_str).unwrap_or("").to_string();
         let mut subresources = Vec::new();
-        if v.pointer("/subresources/status").is_some() {
-            subresources.push("status".to_string());
+        for sub in ["status", "scale"] {
+            if v.pointer(&format!("/subresources/{sub}")).is_some() {
+                subresources.push(sub.to_string());
+            }
         }
         let info = resources::intern(&Dynamic {
             group: text("/spec/group"),
@@ -120,17 +121,7 @@ fn serve(registry: &Arc<Registry>, crd: &Value) {
             subresources,
             storage_version: storage_version.clone(),
         });
-        let columns = v
-            .get("additionalPrinterColumns")
-            .and_then(Value::as_array)
-            .map(|c| c.iter().filter_map(Column::from_definition).collect())
-            .unwrap_or_default();
-        let strategy = CustomResources::new(
-            v.pointer("/schema/openAPIV3Schema").cloned(),
-            info.subresources.iter().any(|s| s.name == "status"),
-            columns,
-        );
-        entries.push((info, Arc::new(strategy)));
+        entries.push((info, Arc::new(CustomResources::for_version(v))));
     }
     registry.replace_versions(&text("/spec/group"), &text("/spec/names/plural"), entries);
 }

@@ -9,6 +9,7 @@ use super::schema;
 use crate::apply::{Compiled, CompiledNode};
 use crate::patch::strategic::SchemaNode;
 use crate::registry::Strategy;
+use crate::registry::strategy::ScalePaths;
 use crate::status::Cause;
 
 /// A custom resource's schema is self-contained: no `$ref`s to resolve.
@@ -19,14 +20,56 @@ pub struct CustomResources {
     schema: Option<Value>,
     /// The same schema compiled once for server-side apply and managedFields.
     compiled: Option<Compiled>,
+    /// Its `x-kubernetes-validations`, compiled once (`None`: the schema has no rules).
+    rules: Option<schema::Rules>,
     status: bool,
+    scale: Option<ScalePaths>,
     columns: Vec<Column>,
+    selectable: Vec<String>,
 }
 
 impl CustomResources {
-    pub fn new(schema: Option<Value>, status: bool, columns: Vec<Column>) -> Self {
+    /// The strategy of one entry of a definition's `spec.versions`.
+    pub fn for_version(version: &Value) -> Self {
+        let schema = version.pointer("/schema/openAPIV3Schema").cloned();
         let compiled = schema.as_ref().map(|s| Compiled::new(&SchemaNode::new(s, &NO_DEFS)));
-        Self { schema, compiled, status, columns }
+        let rules = schema.as_ref().and_then(schema::Rules::new);
+        let columns = version
+            .get("additionalPrinterColumns")
+            .and_then(Value::as_array)
+            .map(|c| c.iter().filter_map(Column::from_definition).collect())
+            .unwrap_or_default();
+        let selectable = version
+            .get("selectableFields")
+            .and_then(Value::as_array)
+            .map(|f| {
+                f.iter()
+                    .filter_map(|f| f.get("jsonPath")?.as_str())
+                    .map(|p| p.trim_start_matches('.').to_string())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            schema,
+            compiled,
+            rules,
+            status: version.pointer("/subresources/status").is_some(),
+            scale: version.pointer("/subresources/scale").and_then(ScalePaths::from_definition),
+            columns,
+            selectable,
+        }
+    }
+
+    /// The schema's validation, then (when that passes, as upstream) its CEL rules.
+    fn check(&self, obj: &Value, old: Option<&Value>) -> Vec<Cause> {
+        let Some(s) = &self.schema else { return Vec::new() };
+        let mut errors = schema::validate(obj, s);
+        if errors.is_empty()
+            && let Some(rules) = &self.rules
+        {
+            errors = rules.check(obj, old);
+        }
+        errors.into_iter().map(|e| Cause { reason: e.reason, field: e.field, message: e.message }).collect()
     }
 
     fn with_defaults(&self, obj: &mut Value) {
@@ -64,15 +107,23 @@ impl Strategy for CustomResources {
     }
 
     fn validate(&self, obj: &Value) -> Vec<Cause> {
-        let Some(s) = &self.schema else { return Vec::new() };
-        schema::validate(obj, s)
-            .into_iter()
-            .map(|e| Cause { reason: e.reason, field: e.field, message: e.message })
-            .collect()
+        self.check(obj, None)
+    }
+
+    fn validate_update(&self, new: &Value, old: &Value) -> Vec<Cause> {
+        self.check(new, Some(old))
     }
 
     fn prune(&self, obj: &mut Value) -> Option<Vec<String>> {
         Some(self.schema.as_ref().map(|s| schema::prune(obj, s)).unwrap_or_default())
+    }
+
+    fn scale_paths(&self) -> Option<&ScalePaths> {
+        self.scale.as_ref()
+    }
+
+    fn selectable_fields(&self) -> &[String] {
+        &self.selectable
     }
 
     fn printer_columns(&self) -> Option<&[Column]> {

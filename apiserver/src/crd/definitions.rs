@@ -123,11 +123,16 @@ impl Strategy for Definitions {
             }
             match v.pointer("/schema/openAPIV3Schema") {
                 None => causes.push(Cause::required(format!("spec.versions[{i}].schema.openAPIV3Schema"))),
-                Some(s) => causes.extend(
-                    schema::structural_problems_at(s, &format!("spec.versions[{i}].schema.openAPIV3Schema"))
-                        .into_iter()
-                        .map(|e| Cause { reason: e.reason, field: e.field, message: e.message }),
-                ),
+                Some(s) => {
+                    let base = format!("spec.versions[{i}].schema.openAPIV3Schema");
+                    let mut problems = schema::structural_problems_at(s, &base);
+                    problems.extend(schema::rule_problems(s, &base));
+                    causes.extend(problems.into_iter().map(|e| Cause {
+                        reason: e.reason,
+                        field: e.field,
+                        message: e.message,
+                    }));
+                }
             }
         }
         causes

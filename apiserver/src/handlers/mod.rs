@@ -296,8 +296,13 @@ pub fn filter(
     let fields = match call.query.field_selector.as_deref().filter(|s| !s.is_empty()) {
         Some(s) => {
             let sel = fields::parse(s).map_err(|e| ApiError::bad_request(e.message().to_string()))?;
-            field_sets::validate_versioned(res.info.group, res.info.version, res.info.plural, &sel)
-                .map_err(|e| ApiError::bad_request(e.message().to_string()))?;
+            if res.strategy.custom() {
+                let selectable: Vec<&str> = res.strategy.selectable_fields().iter().map(String::as_str).collect();
+                field_sets::validate_custom(res.info.namespaced, &selectable, &sel)
+            } else {
+                field_sets::validate_versioned(res.info.group, res.info.version, res.info.plural, &sel)
+            }
+            .map_err(|e| ApiError::bad_request(e.message().to_string()))?;
             Some(sel)
         }
         None => None,
@@ -306,11 +311,14 @@ pub fn filter(
     let prefix = res.keys.prefix(ns);
     let (group, plural) = (res.info.group, res.info.plural);
     let name = name.map(str::to_string);
+    let custom = res.strategy.custom();
     let f: Filter = Arc::new(move |key: &str, obj: &CachedObject| {
         key.starts_with(&prefix)
             && name.as_deref().is_none_or(|n| key.rsplit('/').next() == Some(n))
             && labels.as_ref().is_none_or(|l| l.matches(obj.labels.as_ref()))
-            && fields.as_ref().is_none_or(|f| matches_fields(group, plural, f, obj))
+            && fields.as_ref().is_none_or(|f| {
+                if custom { matches_custom_fields(f, obj) } else { matches_fields(group, plural, f, obj) }
+            })
     });
     Ok((f, filtered))
 }
@@ -326,6 +334,13 @@ fn matches_fields(group: &str, plural: &str, sel: &fields::Selector, obj: &Cache
             .and_then(|o| field_sets::field_value(group, plural, &o, &r.field).ok())
             .is_some_and(|v| r.matches(v.as_deref())),
     })
+}
+
+/// Custom resources' selectable fields are read from the object (a missing or non-scalar
+/// value compares as "").
+fn matches_custom_fields(sel: &fields::Selector, obj: &CachedObject) -> bool {
+    let Ok(decoded) = obj.decode() else { return false };
+    sel.requirements().iter().all(|r| r.matches(field_sets::custom_field_value(&decoded, &r.field).as_deref()))
 }
 
 async fn list(call: &Call<'_>, res: &Resource, ns: Option<&str>) -> Result<Response, ApiError> {

@@ -42,7 +42,7 @@ pub async fn serve(
         }
         ("scale", &Method::GET) => {
             let (obj, _) = ops::get(&ctx, res, ns, name).await?;
-            Ok(json_response(200, &scale_of(&obj)?))
+            Ok(json_response(200, &scale_of(res, &obj)?))
         }
         ("scale", &Method::PUT) => {
             let body = call.body_json()?;
@@ -53,7 +53,7 @@ pub async fn serve(
         ("scale", &Method::PATCH) => {
             // Patch the Scale view, then carry its replicas over to the object.
             let (obj, _) = ops::get(&ctx, res, ns, name).await?;
-            let scale = scale_of(&obj)?;
+            let scale = scale_of(res, &obj)?;
             let body: Value = serde_json::from_slice(&call.body)
                 .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
             let patched = match call.content_type().split(';').next().unwrap_or("").trim() {
@@ -90,17 +90,22 @@ pub async fn serve(
     }
 }
 
-/// The autoscaling/v1 Scale of a workload.
-fn scale_of(obj: &Value) -> Result<Value, ApiError> {
+/// The autoscaling/v1 Scale of a workload or of a custom resource with a scale subresource
+/// (whose missing replicas read as 0 and whose selector is already serialized, as upstream).
+fn scale_of(res: &Resource, obj: &Value) -> Result<Value, ApiError> {
     let meta = object::metadata(obj).cloned().unwrap_or_default();
     let pick = |k: &str| meta.get(k).cloned().unwrap_or(Value::Null);
-    let selector = match obj.pointer("/spec/selector") {
-        // ReplicationControllers have a plain map; the others a LabelSelector.
-        Some(Value::Object(m)) if !m.contains_key("matchLabels") && !m.contains_key("matchExpressions") => {
-            labels::from_label_selector(&json!({"matchLabels": m})).map(|s| s.to_string()).unwrap_or_default()
-        }
-        Some(sel) => labels::from_label_selector(sel).map(|s| s.to_string()).unwrap_or_default(),
-        None => String::new(),
+    let (spec, status, selector) = match res.strategy.scale_paths() {
+        Some(paths) => (
+            obj.pointer(&paths.spec_replicas).cloned().unwrap_or(json!(0)),
+            obj.pointer(&paths.status_replicas).cloned().unwrap_or(json!(0)),
+            paths.label_selector.as_deref().and_then(|p| obj.pointer(p)).and_then(Value::as_str).unwrap_or("").into(),
+        ),
+        None => (
+            obj.pointer("/spec/replicas").cloned().unwrap_or(json!(1)),
+            obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)),
+            workload_selector(obj),
+        ),
     };
     Ok(json!({
         "kind": "Scale",
@@ -112,9 +117,20 @@ fn scale_of(obj: &Value) -> Result<Value, ApiError> {
             "resourceVersion": pick("resourceVersion"),
             "creationTimestamp": pick("creationTimestamp"),
         },
-        "spec": {"replicas": obj.pointer("/spec/replicas").cloned().unwrap_or(json!(1))},
-        "status": {"replicas": obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)), "selector": selector},
+        "spec": {"replicas": spec},
+        "status": {"replicas": status, "selector": selector},
     }))
+}
+
+fn workload_selector(obj: &Value) -> String {
+    match obj.pointer("/spec/selector") {
+        // ReplicationControllers have a plain map; the others a LabelSelector.
+        Some(Value::Object(m)) if !m.contains_key("matchLabels") && !m.contains_key("matchExpressions") => {
+            labels::from_label_selector(&json!({"matchLabels": m})).map(|s| s.to_string()).unwrap_or_default()
+        }
+        Some(sel) => labels::from_label_selector(sel).map(|s| s.to_string()).unwrap_or_default(),
+        None => String::new(),
+    }
 }
 
 fn replicas_in(scale: &Value) -> Result<i64, ApiError> {
@@ -138,18 +154,32 @@ async fn set_replicas(
     replicas: i64,
     expected_rv: Option<String>,
 ) -> Result<Response, ApiError> {
+    let paths = res.strategy.scale_paths().cloned();
     let apply = move |current: &Value| -> Result<Value, ApiError> {
         let mut next = current.clone();
         if let Some(rv) = &expected_rv {
             object::set_meta(&mut next, "resourceVersion", json!(rv));
         }
-        if let Some(spec) = next.get_mut("spec").and_then(Value::as_object_mut) {
-            spec.insert("replicas".into(), json!(replicas));
-        }
+        let pointer = paths.as_ref().map_or("/spec/replicas", |p| p.spec_replicas.as_str());
+        set_at(&mut next, pointer, json!(replicas));
         Ok(next)
     };
     let updated = ops::patch(ctx, res, ns, name, Part::Main, &apply).await?;
-    Ok(json_response(200, &scale_of(&updated)?))
+    Ok(json_response(200, &scale_of(res, &updated)?))
+}
+
+/// Sets the value at a JSON pointer, creating the objects on the way.
+fn set_at(doc: &mut Value, pointer: &str, value: Value) {
+    let mut node = doc;
+    let mut parts = pointer.split('/').skip(1).peekable();
+    while let Some(part) = parts.next() {
+        let Some(map) = node.as_object_mut() else { return };
+        if parts.peek().is_none() {
+            map.insert(part.to_string(), value);
+            return;
+        }
+        node = map.entry(part).or_insert_with(|| json!({}));
+    }
 }
 
 /// Updates a namespace's spec (finalizers), bypassing the usual rule that keeps it; a

@@ -94,6 +94,17 @@ pub trait Strategy: Send + Sync + 'static {
         None
     }
 
+    /// Where the scale subresource reads and writes replicas (`None`: the workload kinds'
+    /// `spec.replicas`, `status.replicas` and `spec.selector`).
+    fn scale_paths(&self) -> Option<&ScalePaths> {
+        None
+    }
+
+    /// A custom resource version's `selectableFields` (dotted paths without the leading dot).
+    fn selectable_fields(&self) -> &[String] {
+        &[]
+    }
+
     /// Server-side work before a create is stored (allocations, references to other objects).
     async fn admit_create(&self, _ctx: &Ctx<'_>, _obj: &mut Value) -> Result<(), ApiError> {
         Ok(())
@@ -106,6 +117,27 @@ pub trait Strategy: Send + Sync + 'static {
 
     /// After the object is gone from the store (release allocations).
     async fn deleted(&self, _ctx: &Ctx<'_>, _obj: &Value) {}
+}
+
+/// A custom resource's scale subresource (CRD `subresources.scale`), as JSON pointers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScalePaths {
+    pub spec_replicas: String,
+    pub status_replicas: String,
+    /// Where the status keeps the serialized label selector, if anywhere.
+    pub label_selector: Option<String>,
+}
+
+impl ScalePaths {
+    /// From a definition's `subresources.scale` (`.spec.replicas`-style JSON paths).
+    pub fn from_definition(scale: &Value) -> Option<Self> {
+        let pointer = |k: &str| scale.get(k).and_then(Value::as_str).map(|p| p.replace('.', "/"));
+        Some(Self {
+            spec_replicas: pointer("specReplicasPath")?,
+            status_replicas: pointer("statusReplicasPath")?,
+            label_selector: pointer("labelSelectorPath"),
+        })
+    }
 }
 
 /// The strategy of resources with nothing specific beyond these flags.

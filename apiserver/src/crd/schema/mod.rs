@@ -14,6 +14,7 @@
 
 use serde_json::{Map, Value};
 
+mod cel;
 mod defaults;
 mod formats;
 mod gofmt;
@@ -22,6 +23,8 @@ mod objects;
 mod prune;
 mod structural;
 mod validate;
+
+pub use cel::{Rules, compile_problems as rule_problems};
 
 #[cfg(test)]
 mod tests;
