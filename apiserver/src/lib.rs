@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+pub mod admission;
 pub mod apply;
 pub mod authn;
 mod bootstrap;
@@ -95,6 +96,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let registry = Arc::new(registry::Registry::new(store, allocators));
     registry.start_caches().await.map_err(|e| anyhow::anyhow!("starting watch caches: {e}"))?;
     let definitions = crd::controller::spawn(registry.clone());
+    let admission = admission::spawn(registry.clone());
     let api = Arc::new(server::Api {
         registry,
         tokens,
@@ -118,6 +120,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     let _ = stop.send(true);
     compactor.abort();
     definitions.abort();
+    admission.abort();
     let _ = serving.await;
     Ok(())
 }

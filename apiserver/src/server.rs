@@ -253,7 +253,17 @@ async fn api_request_inner(api: Arc<Api>, req: Request) -> Result<Response, ApiE
             headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
         return reviews::create(&api, &target, &user, &body, content_type).await;
     }
-    let call = Call { registry, method, target, query, headers, body, metrics: &api.metrics };
+    let call = Call {
+        registry,
+        method,
+        target,
+        query,
+        headers,
+        body,
+        metrics: &api.metrics,
+        user: Arc::new(user),
+        warnings: Default::default(),
+    };
     Ok(handlers::serve(call).await)
 }
 

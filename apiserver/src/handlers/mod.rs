@@ -45,6 +45,9 @@ pub struct Call<'a> {
     pub headers: HeaderMap,
     pub body: Bytes,
     pub metrics: &'a crate::metrics::Metrics,
+    pub user: Arc<crate::authn::UserInfo>,
+    /// Warnings for the response (admission webhooks add theirs).
+    pub warnings: crate::admission::Warnings,
 }
 
 impl Call<'_> {
@@ -72,6 +75,8 @@ impl Call<'_> {
             dry_run: self.query.dry_run()?,
             manager: Some(self.manager()),
             applying: false,
+            user: Some(self.user.clone()),
+            warnings: Some(self.warnings.clone()),
         })
     }
 
@@ -159,10 +164,13 @@ pub fn decode_body(body: &[u8], content_type: &str) -> Result<Value, ApiError> {
 
 /// Serves a request for a resource (or one of its subresources).
 pub async fn serve(call: Call<'_>) -> Response {
-    match dispatch(call).await {
+    let warnings = call.warnings.clone();
+    let response = match dispatch(call).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
-    }
+    };
+    let added = warnings.lock().map(|w| w.clone()).unwrap_or_default();
+    with_warnings(response, &added)
 }
 
 async fn dispatch(call: Call<'_>) -> Result<Response, ApiError> {

@@ -30,6 +30,7 @@ pub use services::Allocators;
 pub use strategy::Strategy;
 
 /// A request's context for the generic operations and strategies.
+#[derive(Clone)]
 pub struct Ctx<'a> {
     pub registry: &'a Registry,
     pub dry_run: bool,
@@ -38,12 +39,16 @@ pub struct Ctx<'a> {
     pub manager: Option<String>,
     /// The write is a server-side apply, whose result already carries its managedFields.
     pub applying: bool,
+    /// Who asks (`None`: the server itself, whose writes skip admission).
+    pub user: Option<Arc<crate::authn::UserInfo>>,
+    /// Where admission webhooks' warnings go, for the response.
+    pub warnings: Option<crate::admission::Warnings>,
 }
 
 impl<'a> Ctx<'a> {
     /// A write by the server itself (bootstrap, controllers inside the apiserver).
     pub fn internal(registry: &'a Registry) -> Self {
-        Self { registry, dry_run: false, manager: None, applying: false }
+        Self { registry, dry_run: false, manager: None, applying: false, user: None, warnings: None }
     }
 }
 
@@ -105,6 +110,8 @@ pub struct Registry {
     caches: Mutex<HashMap<(String, String), CacheCell>>,
     /// Grows whenever the set of served resources changes (discovery and OpenAPI follow it).
     generation: AtomicU64,
+    /// The webhook configurations admission runs.
+    pub admission: crate::admission::Admission,
 }
 
 impl Registry {
@@ -115,6 +122,7 @@ impl Registry {
             by_gvr: RwLock::new(HashMap::new()),
             caches: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(0),
+            admission: crate::admission::Admission::default(),
         };
         for info in resources::BUILTIN.iter().filter(|i| !i.verbs.is_empty()) {
             registry.register(info, strategy_for(info));

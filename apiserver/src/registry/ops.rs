@@ -6,6 +6,7 @@
 use serde_json::{Value, json};
 
 use super::{Ctx, Resource};
+use crate::admission::{self, Attributes, Operation};
 use crate::apply::{self, CompiledNode, Scope};
 use crate::object;
 use crate::status::{self, ApiError, Cause};
@@ -77,7 +78,7 @@ pub async fn apply(
 ) -> Result<(Value, bool), ApiError> {
     let manager =
         ctx.manager.clone().ok_or_else(|| ApiError::bad_request("fieldManager is required for apply requests"))?;
-    let applying = Ctx { registry: ctx.registry, dry_run: ctx.dry_run, manager: ctx.manager.clone(), applying: true };
+    let applying = Ctx { applying: true, ..ctx.clone() };
     let now = object::now();
     let merge = |live: Option<&Value>| {
         with_apply_schema(res, |schema| {
@@ -229,6 +230,10 @@ pub async fn create(ctx: &Ctx<'_>, res: &Resource, ns: Option<&str>, mut obj: Va
     if let Some(ns) = object::namespace(&obj).filter(|_| res.info.namespaced) {
         check_namespace_lifecycle(ctx, res, ns, object::name(&obj)).await?;
     }
+    let namespace = object::namespace(&obj).map(str::to_string);
+    let name = object::name(&obj).to_string();
+    let attrs = Attributes::new(Operation::Create, res, "", &name, namespace.as_deref());
+    admission::mutate(ctx, &attrs, &mut obj).await?;
     let generated = object::name(&obj).is_empty();
     let generate_name = object::meta_str(&obj, "generateName").unwrap_or("").to_string();
     // Server-owned metadata: whatever the client sent is replaced.
@@ -258,6 +263,11 @@ pub async fn create(ctx: &Ctx<'_>, res: &Resource, ns: Option<&str>, mut obj: Va
             return Err(invalid(res, &obj, causes));
         }
         res.strategy.admit_create(ctx, &mut obj).await?;
+        let attrs = Attributes { name: object::name(&obj), object: Some(&obj), ..attrs };
+        if let Err(e) = admission::validate(ctx, &attrs).await {
+            res.strategy.deleted(ctx, &obj).await;
+            return Err(e);
+        }
         track(ctx, res, None, &mut obj, Part::Main);
         if ctx.dry_run {
             return Ok(obj);
@@ -375,6 +385,13 @@ async fn write_update(
             &format!("Precondition failed: UID in precondition: {given}, UID in object meta: {stored}"),
         ));
     }
+    let subresource = if part == Part::Status { "status" } else { "" };
+    let namespace = object::namespace(&old).map(str::to_string);
+    let attrs = Attributes {
+        old_object: Some(&old),
+        ..Attributes::new(Operation::Update, res, subresource, name, namespace.as_deref())
+    };
+    admission::mutate(ctx, &attrs, &mut obj).await?;
     match part {
         Part::Main => {
             for field in SERVER_METADATA {
@@ -417,6 +434,7 @@ async fn write_update(
         return Err(invalid(res, &obj, causes));
     }
     res.strategy.admit_update(ctx, &mut obj, &old).await?;
+    admission::validate(ctx, &Attributes { object: Some(&obj), ..attrs }).await?;
     track(ctx, res, Some(&old), &mut obj, part);
     object::set_meta(&mut obj, "resourceVersion", json!(revision.to_string()));
     if obj == old {
@@ -500,6 +518,11 @@ pub async fn delete(
         ));
     }
     res.strategy.check_delete(&obj)?;
+    let attrs = Attributes {
+        old_object: Some(&obj),
+        ..Attributes::new(Operation::Delete, res, "", name, object::namespace(&obj))
+    };
+    admission::validate(&Ctx { dry_run: opts.dry_run, ..ctx.clone() }, &attrs).await?;
     let original = obj.clone();
     let waits = res.strategy.begin_deletion(&mut obj);
     let mut finalizers = object::finalizers(&obj);

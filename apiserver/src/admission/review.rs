@@ -1,0 +1,248 @@
+//! One webhook call: the AdmissionReview (admission.k8s.io/v1) sent, the answer checked and
+//! applied — a denial as upstream's `admission webhook "<name>" denied the request: ...`, a
+//! mutation as a base64 JSONPatch, warnings passed on to the client — and failures handled by
+//! the webhook's failurePolicy.
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use super::client;
+use super::webhooks::{FailurePolicy, Webhook};
+use super::{Attributes, Operation};
+use crate::object;
+use crate::registry::Ctx;
+use crate::status::ApiError;
+
+/// Calls a mutating webhook and applies its patch to `obj`; returns whether `obj` changed.
+pub async fn call(
+    ctx: &Ctx<'_>,
+    hook: &Webhook,
+    a: &Attributes<'_>,
+    obj: Option<&mut Value>,
+) -> Result<bool, ApiError> {
+    let current = obj.as_ref().map(|o| (**o).clone());
+    let answer = match exchange(ctx, hook, a, current.as_ref()).await? {
+        Some(answer) => answer,
+        None => return Ok(false),
+    };
+    let Some(patch) = answer.get("patch").and_then(Value::as_str).filter(|p| !p.is_empty()) else {
+        return Ok(false);
+    };
+    let Some(obj) = obj else { return Ok(false) };
+    match apply_patch(a, obj, patch, answer.get("patchType")) {
+        Ok(changed) => Ok(changed),
+        Err(e) => fail(hook, format!("received invalid webhook response: {e}")).map(|()| false),
+    }
+}
+
+/// Calls a validating webhook (a patch in its answer is an error, as upstream).
+pub async fn call_validating(ctx: &Ctx<'_>, hook: &Webhook, a: &Attributes<'_>) -> Result<(), ApiError> {
+    let Some(answer) = exchange(ctx, hook, a, a.object).await? else { return Ok(()) };
+    if answer.get("patch").and_then(Value::as_str).is_some_and(|p| !p.is_empty()) {
+        return fail(hook, "received invalid webhook response: validating webhooks may not return patches".into());
+    }
+    Ok(())
+}
+
+/// Sends the review and checks the answer: `Ok(None)` when the call failed and the failure
+/// policy ignores it, an error for a denial or an unignored failure.
+async fn exchange(
+    ctx: &Ctx<'_>,
+    hook: &Webhook,
+    a: &Attributes<'_>,
+    obj: Option<&Value>,
+) -> Result<Option<Value>, ApiError> {
+    if ctx.dry_run && !hook.dry_run_safe {
+        return Err(ApiError::bad_request(format!("admission webhook \"{}\" does not support dry run", hook.name)));
+    }
+    let Some(target) = &hook.target else {
+        return fail(hook, "failed to call webhook: no clientConfig".into()).map(|()| None);
+    };
+    let uid = object::new_uid();
+    let review = json!({
+        "apiVersion": "admission.k8s.io/v1",
+        "kind": "AdmissionReview",
+        "request": request(ctx, a, obj, &uid),
+    });
+    let started = std::time::Instant::now();
+    let answer = client::post(ctx, target, &hook.ca_bundle, &review, hook.timeout).await;
+    tracing::debug!(webhook = %hook.name, elapsed_ms = started.elapsed().as_millis() as u64, ok = answer.is_ok(), "webhook called");
+    let answer = match answer {
+        Ok(a) => a,
+        Err(e) => return fail(hook, e).map(|()| None),
+    };
+    let Some(response) = answer.get("response").filter(|r| r.is_object()) else {
+        return fail(hook, "received invalid webhook response: response is empty".into()).map(|()| None);
+    };
+    if response.get("uid").and_then(Value::as_str) != Some(uid.as_str()) {
+        return fail(hook, format!("received invalid webhook response: expected response.uid=\"{uid}\""))
+            .map(|()| None);
+    }
+    let warnings = response.get("warnings").and_then(Value::as_array).into_iter().flatten();
+    super::warn(ctx, warnings.filter_map(|w| w.as_str().map(str::to_string)));
+    if response.get("allowed").and_then(Value::as_bool) != Some(true) {
+        return Err(denied(&hook.name, response.get("status")));
+    }
+    Ok(Some(response.clone()))
+}
+
+/// A call failure: ignored (with a log line) or an internal error, as the policy says.
+fn fail(hook: &Webhook, detail: String) -> Result<(), ApiError> {
+    match hook.failure_policy {
+        FailurePolicy::Ignore => {
+            tracing::warn!(webhook = %hook.name, error = %detail, "webhook failed; ignored by failurePolicy");
+            Ok(())
+        }
+        FailurePolicy::Fail => Err(ApiError::internal(format!("failed calling webhook \"{}\": {detail}", hook.name))),
+    }
+}
+
+/// Upstream's ToStatusErr: the webhook's status, with a code of at least 400 and the message
+/// prefixed by who denied it.
+fn denied(name: &str, status: Option<&Value>) -> ApiError {
+    let text = |k: &str| status.and_then(|s| s.get(k)).and_then(Value::as_str).unwrap_or("").to_string();
+    let code = status.and_then(|s| s.get("code")).and_then(Value::as_u64).and_then(|c| u16::try_from(c).ok());
+    let code = code.filter(|c| *c >= 400).unwrap_or(403);
+    let (message, reason) = (text("message"), text("reason"));
+    let by = format!("admission webhook \"{name}\" denied the request");
+    let message = match (message.is_empty(), reason.is_empty()) {
+        (false, _) => format!("{by}: {message}"),
+        (true, false) => format!("{by}: {reason}"),
+        (true, true) => format!("{by} without explanation"),
+    };
+    ApiError::new(code, known_reason(&reason), message)
+}
+
+/// Reasons are kept when they are upstream StatusReasons (others read as none).
+fn known_reason(reason: &str) -> &'static str {
+    const KNOWN: &[&str] = &[
+        "Unauthorized",
+        "Forbidden",
+        "NotFound",
+        "AlreadyExists",
+        "Conflict",
+        "Gone",
+        "Invalid",
+        "ServerTimeout",
+        "Timeout",
+        "TooManyRequests",
+        "BadRequest",
+        "MethodNotAllowed",
+        "NotAcceptable",
+        "RequestEntityTooLarge",
+        "UnsupportedMediaType",
+        "InternalError",
+        "Expired",
+        "ServiceUnavailable",
+    ];
+    KNOWN.iter().find(|k| **k == reason).copied().unwrap_or("")
+}
+
+/// Applies a webhook's base64 JSONPatch (to the served form of the object, which is what the
+/// webhook saw); returns whether it changed anything.
+fn apply_patch(a: &Attributes<'_>, obj: &mut Value, patch: &str, patch_type: Option<&Value>) -> Result<bool, String> {
+    if patch_type.and_then(Value::as_str) != Some("JSONPatch") {
+        return Err("the only supported patchType is JSONPatch".into());
+    }
+    let bytes = base64::engine::general_purpose::STANDARD.decode(patch).map_err(|e| e.to_string())?;
+    let ops: json_patch::Patch = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
+    let mut served = a.res.from_storage(obj.clone());
+    let before = served.clone();
+    json_patch::patch(&mut served, &ops).map_err(|e| e.to_string())?;
+    if served == before {
+        return Ok(false);
+    }
+    *obj = a.res.to_storage(served);
+    Ok(true)
+}
+
+/// The AdmissionRequest of the review.
+fn request(ctx: &Ctx<'_>, a: &Attributes<'_>, obj: Option<&Value>, uid: &str) -> Value {
+    let info = a.res.info;
+    let kind = json!({"group": info.group, "version": info.version, "kind": info.kind});
+    let resource = json!({"group": info.group, "version": info.version, "resource": info.plural});
+    let options_kind = match a.operation {
+        Operation::Create => "CreateOptions",
+        Operation::Update => "UpdateOptions",
+        Operation::Delete => "DeleteOptions",
+        Operation::Connect => "",
+    };
+    let mut req = json!({
+        "uid": uid,
+        "kind": kind,
+        "resource": resource,
+        "requestKind": kind,
+        "requestResource": resource,
+        "name": a.name,
+        "operation": a.operation.as_str(),
+        "userInfo": super::user_info(ctx),
+        "object": obj.map(|o| a.res.from_storage(o.clone())),
+        "oldObject": a.old_object.map(|o| a.res.from_storage(o.clone())),
+        "dryRun": ctx.dry_run,
+        "options": if options_kind.is_empty() { Value::Null } else {
+            json!({"kind": options_kind, "apiVersion": "meta.k8s.io/v1"})
+        },
+    });
+    if let Some(ns) = a.namespace {
+        req["namespace"] = json!(ns);
+    }
+    if !a.subresource.is_empty() {
+        req["subResource"] = json!(a.subresource);
+        req["requestSubResource"] = json!(a.subresource);
+    }
+    req
+}
+
+/// Evaluates the webhook's matchConditions (all must hold); `Err` when one cannot be
+/// evaluated.
+pub fn match_conditions(
+    ctx: &Ctx<'_>,
+    hook: &Webhook,
+    a: &Attributes<'_>,
+    obj: Option<&Value>,
+) -> Result<bool, String> {
+    let user = ctx.user.as_deref();
+    let request = kube_cel::AdmissionRequest {
+        operation: a.operation.as_str().into(),
+        username: user.map(|u| u.name.clone()).unwrap_or_default(),
+        uid: user.map(|u| u.uid.clone()).unwrap_or_default(),
+        groups: user.map(|u| u.groups.clone()).unwrap_or_default(),
+        name: a.name.into(),
+        namespace: a.namespace.unwrap_or("").into(),
+        dry_run: ctx.dry_run,
+        kind: kube_cel::GroupVersionKind {
+            group: a.res.info.group.into(),
+            version: a.res.info.version.into(),
+            kind: a.res.info.kind.into(),
+        },
+        resource: kube_cel::GroupVersionResource {
+            group: a.res.info.group.into(),
+            version: a.res.info.version.into(),
+            resource: a.res.info.plural.into(),
+        },
+    };
+    let mut builder = kube_cel::VapEvaluator::builder().request(request);
+    if let Some(o) = obj {
+        builder = builder.object(a.res.from_storage(o.clone()));
+    }
+    if let Some(o) = a.old_object {
+        builder = builder.old_object(a.res.from_storage(o.clone()));
+    }
+    let evaluator = builder.build();
+    let expressions: Vec<kube_cel::VapExpression> = hook
+        .match_conditions
+        .iter()
+        .map(|(_, e)| kube_cel::VapExpression { expression: e.clone(), message: None, message_expression: None })
+        .collect();
+    for (result, (name, expression)) in evaluator.evaluate(&expressions).iter().zip(&hook.match_conditions) {
+        if result.passed {
+            continue;
+        }
+        let message = result.message.as_deref().unwrap_or("");
+        if message.starts_with("validation expression") {
+            return Ok(false);
+        }
+        return Err(format!("matchCondition {name} ({expression}): {message}"));
+    }
+    Ok(true)
+}

@@ -1,0 +1,235 @@
+//! Admission webhooks against `rkube server`: a test-owned HTTPS webhook server (hyper +
+//! rustls, its certificate from a test CA given as `caBundle`) that mutates and denies
+//! ConfigMaps, reached by URL and by Service; failurePolicy Fail and Ignore with an unreachable
+//! webhook; warnings and dry runs; all driven by stock kubectl.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use base64::Engine;
+use bytes::Bytes;
+use e2e::{Backend, Cluster, fails, ok};
+use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde_json::{Value, json};
+
+const V: &str = "1.33";
+
+/// What the webhook server decides, by path: `/mutate` labels the object, `/deny` refuses
+/// ConfigMaps carrying a `forbidden` key and warns otherwise.
+fn decide(path: &str, review: &Value) -> Value {
+    let request = &review["request"];
+    let uid = request["uid"].clone();
+    let response = match path {
+        "/mutate" => {
+            let labels = request.pointer("/object/metadata/labels").filter(|l| l.is_object());
+            let ops = match labels {
+                Some(_) => json!([{"op": "add", "path": "/metadata/labels/mutated", "value": "yes"}]),
+                None => json!([{"op": "add", "path": "/metadata/labels", "value": {"mutated": "yes"}}]),
+            };
+            let patch = base64::engine::general_purpose::STANDARD.encode(ops.to_string());
+            json!({"uid": uid, "allowed": true, "patchType": "JSONPatch", "patch": patch})
+        }
+        "/deny" if request.pointer("/object/data/forbidden").is_some() => json!({"uid": uid, "allowed": false,
+            "status": {"code": 403, "reason": "Forbidden", "message": "the key \"forbidden\" is not allowed"}}),
+        "/deny" if request["operation"] == "DELETE" && request.pointer("/oldObject/metadata/labels/keep").is_some() => {
+            json!({"uid": uid, "allowed": false, "status": {"message": "this one is kept"}})
+        }
+        _ => json!({"uid": uid, "allowed": true, "warnings": ["checked by the test webhook"]}),
+    };
+    json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response})
+}
+
+/// Serves the webhook on 127.0.0.1 with `cert`/`key`; returns its port and a call counter.
+async fn serve_webhook(cert: &str, key: &str) -> (u16, Arc<AtomicUsize>) {
+    let chain = CertificateDer::pem_slice_iter(cert.as_bytes()).collect::<Result<Vec<_>, _>>().expect("cert");
+    let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).expect("key");
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("tls versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("tls config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, counter) = (acceptor.clone(), counter.clone());
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else { return };
+                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let counter = counter.clone();
+                    async move {
+                        counter.fetch_add(1, Ordering::SeqCst);
+                        let path = req.uri().path().to_string();
+                        let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                        let review: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                        let answer = serde_json::to_vec(&decide(&path, &review)).unwrap_or_default();
+                        Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::from(answer))))
+                    }
+                });
+                let io = hyper_util::rt::TokioIo::new(tls);
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+            });
+        }
+    });
+    (port, calls)
+}
+
+fn apply(c: &Cluster, name: &str, doc: &Value) -> String {
+    let path = c.dir.path().join(name);
+    std::fs::write(&path, serde_json::to_vec_pretty(doc).expect("json")).expect("write");
+    ok(c.kubectl(V, &["apply", "-f", &path.to_string_lossy()]))
+}
+
+fn rules() -> Value {
+    json!([{"operations": ["CREATE", "UPDATE", "DELETE"], "apiGroups": [""], "apiVersions": ["v1"],
+        "resources": ["configmaps"], "scope": "Namespaced"}])
+}
+
+fn configuration(kind: &str, name: &str, client: Value, failure: &str, extra: Value) -> Value {
+    let mut hook = json!({"name": format!("{name}.test.rkube.dev"), "clientConfig": client, "rules": rules(),
+        "failurePolicy": failure, "sideEffects": "None", "admissionReviewVersions": ["v1"], "timeoutSeconds": 5,
+        "namespaceSelector": {"matchLabels": {"webhooks": "on"}}});
+    if let (Some(h), Some(e)) = (hook.as_object_mut(), extra.as_object()) {
+        h.extend(e.clone());
+    }
+    json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind, "metadata": {"name": name}, "webhooks": [hook]})
+}
+
+/// A new configuration takes effect a moment after it is stored: retries `args` as a server
+/// dry run until it is refused, then runs it for real and returns the refusal.
+fn refused_eventually(c: &Cluster, args: &[&str]) -> String {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut dry = args.to_vec();
+    dry.push("--dry-run=server");
+    while c.kubectl(V, &dry).status.success() {
+        assert!(std::time::Instant::now() < deadline, "kubectl {args:?} is never refused");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    fails(c.kubectl(V, args))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_mutate_deny_and_follow_their_failure_policy() {
+    let cluster = Cluster::start(Backend::Embedded).await.expect("cluster starts");
+    let c = &cluster;
+    let pki_dir = c.dir.path().join("webhook-pki");
+    let hosts = ["127.0.0.1".to_string(), "webhook.hooks.svc".to_string()];
+    let pki = apiserver::pki::Pki::load_or_create(&pki_dir, &hosts).expect("webhook certificates");
+    let (port, calls) = serve_webhook(&pki.serving_cert_pem, &pki.serving_key_pem).await;
+    let ca_bundle = base64::engine::general_purpose::STANDARD.encode(&pki.ca_pem);
+
+    ok(c.kubectl(V, &["create", "namespace", "hooked"]));
+    ok(c.kubectl(V, &["label", "namespace", "hooked", "webhooks=on"]));
+    ok(c.kubectl(V, &["create", "namespace", "plain"]));
+    // The validating webhook is reached through a Service with hand-made Endpoints.
+    ok(c.kubectl(V, &["create", "namespace", "hooks"]));
+    apply(
+        c,
+        "svc.json",
+        &json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "webhook", "namespace": "hooks"},
+        "spec": {"ports": [{"name": "https", "port": 443, "targetPort": port}]}}),
+    );
+    apply(
+        c,
+        "eps.json",
+        &json!({"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "webhook", "namespace": "hooks"},
+        "subsets": [{"addresses": [{"ip": "127.0.0.1"}], "ports": [{"name": "https", "port": port}]}]}),
+    );
+
+    let url = |path: &str| json!({"url": format!("https://127.0.0.1:{port}{path}"), "caBundle": ca_bundle});
+    apply(
+        c,
+        "mutating.json",
+        &configuration("MutatingWebhookConfiguration", "labeller", url("/mutate"), "Fail", json!({})),
+    );
+    let service = json!({"service": {"namespace": "hooks", "name": "webhook", "path": "/deny"}, "caBundle": ca_bundle});
+    apply(c, "validating.json", &configuration("ValidatingWebhookConfiguration", "guard", service, "Fail", json!({})));
+
+    // Mutation: the label arrives through the webhook's JSONPatch; the validating webhook's
+    // warning reaches kubectl. A namespace outside the selector is left alone.
+    let created = c.kubectl(V, &["create", "configmap", "one", "-n", "hooked", "--from-literal=a=b"]);
+    let stderr = String::from_utf8_lossy(&created.stderr).to_string();
+    ok(created);
+    assert!(stderr.contains("Warning: checked by the test webhook"), "{stderr}");
+    assert_eq!(
+        ok(c.kubectl(V, &["get", "cm", "one", "-n", "hooked", "-o", "jsonpath={.metadata.labels.mutated}"])),
+        "yes"
+    );
+    ok(c.kubectl(V, &["create", "configmap", "one", "-n", "plain", "--from-literal=a=b"]));
+    assert_eq!(ok(c.kubectl(V, &["get", "cm", "one", "-n", "plain", "-o", "jsonpath={.metadata.labels}"])), "");
+
+    // Denial, on create and on update, in upstream's words; a dry run is checked too.
+    let refused = fails(c.kubectl(V, &["create", "configmap", "two", "-n", "hooked", "--from-literal=forbidden=1"]));
+    assert!(
+        refused.contains(
+            r#"admission webhook "guard.test.rkube.dev" denied the request: the key "forbidden" is not allowed"#
+        ),
+        "{refused}"
+    );
+    let refused = fails(c.kubectl(V, &["patch", "cm", "one", "-n", "hooked", "-p", r#"{"data":{"forbidden":"x"}}"#]));
+    assert!(refused.contains("denied the request"), "{refused}");
+    let refused = fails(c.kubectl(
+        V,
+        &["create", "configmap", "three", "-n", "hooked", "--from-literal=forbidden=1", "--dry-run=server"],
+    ));
+    assert!(refused.contains("denied the request"), "{refused}");
+    // Deletes are reviewed with the old object.
+    ok(c.kubectl(V, &["label", "cm", "one", "-n", "hooked", "keep=1"]));
+    let refused = fails(c.kubectl(V, &["delete", "cm", "one", "-n", "hooked"]));
+    assert!(refused.contains("denied the request: this one is kept"), "{refused}");
+    ok(c.kubectl(V, &["label", "cm", "one", "-n", "hooked", "keep-"]));
+    ok(c.kubectl(V, &["delete", "cm", "one", "-n", "hooked"]));
+    assert!(calls.load(Ordering::SeqCst) >= 8, "the webhook server saw {} calls", calls.load(Ordering::SeqCst));
+
+    // An unreachable webhook: ignored under Ignore, fatal under Fail, until removed.
+    let nowhere = json!({"url": "https://127.0.0.1:1/nowhere", "caBundle": ca_bundle});
+    apply(
+        c,
+        "ignored.json",
+        &configuration("ValidatingWebhookConfiguration", "ignored", nowhere.clone(), "Ignore", json!({})),
+    );
+    ok(c.kubectl(V, &["create", "configmap", "four", "-n", "hooked", "--from-literal=a=b"]));
+    apply(c, "failing.json", &configuration("ValidatingWebhookConfiguration", "failing", nowhere, "Fail", json!({})));
+    let five = ["create", "configmap", "five", "-n", "hooked", "--from-literal=a=b"];
+    let refused = refused_eventually(c, &five);
+    assert!(
+        refused.contains(r#"failed calling webhook "failing.test.rkube.dev": failed to call webhook: Post "https://127.0.0.1:1/nowhere"#),
+        "{refused}"
+    );
+    ok(c.kubectl(V, &["delete", "validatingwebhookconfiguration", "failing"]));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !c.kubectl(V, &["create", "configmap", "five", "-n", "hooked", "--from-literal=a=b"]).status.success() {
+        assert!(std::time::Instant::now() < deadline, "the removed webhook is still called");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+
+    // matchConditions: a webhook is called only when its conditions hold.
+    ok(c.kubectl(V, &["delete", "validatingwebhookconfiguration", "guard"]));
+    let seven = ["create", "configmap", "seven", "-n", "hooked", "--from-literal=forbidden=1"];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !c.kubectl(V, &seven).status.success() {
+        assert!(std::time::Instant::now() < deadline, "the deleted webhook is still called");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let before = calls.load(Ordering::SeqCst);
+    let conditional = configuration(
+        "ValidatingWebhookConfiguration",
+        "conditional",
+        url("/deny"),
+        "Fail",
+        json!({"matchConditions": [{"name": "only-six", "expression": "object.metadata.name == 'six'"}]}),
+    );
+    apply(c, "conditional.json", &conditional);
+    let refused = refused_eventually(c, &["create", "configmap", "six", "-n", "hooked", "--from-literal=forbidden=1"]);
+    assert!(refused.contains(r#"admission webhook "conditional.test.rkube.dev" denied the request"#), "{refused}");
+    ok(c.kubectl(V, &["create", "configmap", "eight", "-n", "hooked", "--from-literal=forbidden=1"]));
+    assert!(calls.load(Ordering::SeqCst) > before);
+}
