@@ -24,7 +24,7 @@ fn managers(c: &Cluster, v: &str, what: &[&str]) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_server_side_apply_merges_conflicts_and_forces() {
     let c = Cluster::start(Backend::Embedded).await.unwrap();
-    for v in ["1.29", "1.33"] {
+    for v in ["1.27", "1.28", "1.29", "1.30", "1.31", "1.32", "1.33"] {
         let ns = format!("ssa-{}", v.replace('.', "-"));
         ok(c.kubectl(v, &["create", "namespace", &ns]));
         let apply = |file: &str, manager: &str, extra: &[&str]| {

@@ -17,7 +17,12 @@ macro_rules! scenario {
 }
 
 scenario! {
+    custom_resources_with_kubectl_1_27: "1.27", Backend::Embedded;
+    custom_resources_with_kubectl_1_28: "1.28", Backend::Embedded;
     custom_resources_with_kubectl_1_29: "1.29", Backend::Embedded;
+    custom_resources_with_kubectl_1_30: "1.30", Backend::Embedded;
+    custom_resources_with_kubectl_1_31: "1.31", Backend::Embedded;
+    custom_resources_with_kubectl_1_32: "1.32", Backend::Embedded;
     custom_resources_with_kubectl_1_33: "1.33", Backend::Embedded;
     custom_resources_with_kubectl_1_33_on_etcd: "1.33", Backend::Etcd;
 }

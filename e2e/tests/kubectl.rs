@@ -17,6 +17,8 @@ macro_rules! scenario {
 }
 
 scenario! {
+    kubectl_1_27_drives_the_cluster: "1.27", Backend::Embedded;
+    kubectl_1_28_drives_the_cluster: "1.28", Backend::Embedded;
     kubectl_1_29_drives_the_cluster: "1.29", Backend::Embedded;
     kubectl_1_30_drives_the_cluster: "1.30", Backend::Embedded;
     kubectl_1_31_drives_the_cluster: "1.31", Backend::Embedded;
@@ -236,9 +238,12 @@ fn kubectl_scenario(c: &Cluster, v: &str) {
     assert!(ip.starts_with("10.9") || ip.starts_with("10.10") || ip.starts_with("10.11"), "ClusterIP {ip}");
     assert_eq!(jsonpath(c, v, ns, &["svc", "web"], "{.spec.selector.app}"), "web");
 
-    // who am I
-    let who = ok(c.kubectl(v, &["auth", "whoami"]));
-    assert!(who.contains("kubernetes-admin") && who.contains("system:masters"), "{who}");
+    // who am I (kubectl 1.27 only knows SelfSubjectReview v1alpha1/v1beta1, which 1.33 servers no
+    // longer serve: it fails against upstream 1.33 in the same way)
+    if v != "1.27" {
+        let who = ok(c.kubectl(v, &["auth", "whoami"]));
+        assert!(who.contains("kubernetes-admin") && who.contains("system:masters"), "{who}");
+    }
 
     // delete
     ok(c.kubectl(v, &["-n", ns, "delete", "deploy", "web"]));

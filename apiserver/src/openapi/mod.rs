@@ -1,10 +1,11 @@
 //! `/openapi/v3`: an index of group-versions and one OpenAPI 3.0 document each, built from the
 //! schemas in `schema/`. kubectl reads them to decide on server-side field validation (the PATCH
 //! operation's `fieldValidation` parameter), for `explain`, and for client-side apply.
+//! `/openapi/v2` (in `v2.rs`, protobuf in `gnostic.rs`) is derived from them.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
@@ -17,9 +18,31 @@ use crate::schema;
 use crate::server::Api;
 use crate::status::ApiError;
 
-/// Documents by group-version path ("api/v1", "apis/apps/v1"), serialized once, with a hash.
+mod gnostic;
+mod v2;
+
+/// Documents by group-version path ("api/v1", "apis/apps/v1"), serialized once, with a hash;
+/// the v2 document (JSON, protobuf) made from them on first demand.
 struct Documents {
     docs: BTreeMap<String, (String, Vec<u8>)>,
+    v2_json: OnceLock<Vec<u8>>,
+    v2_proto: OnceLock<Vec<u8>>,
+}
+
+impl Documents {
+    fn v2_json(&self) -> &[u8] {
+        self.v2_json.get_or_init(|| {
+            let doc = v2::document(self.docs.values().map(|(_, bytes)| bytes.as_slice()));
+            serde_json::to_vec(&doc).unwrap_or_default()
+        })
+    }
+
+    fn v2_proto(&self) -> &[u8] {
+        self.v2_proto.get_or_init(|| {
+            let doc: Value = serde_json::from_slice(self.v2_json()).unwrap_or(Value::Null);
+            gnostic::encode(&doc)
+        })
+    }
 }
 
 /// The documents for what the registry serves now, rebuilt when that changes (a custom
@@ -68,7 +91,7 @@ fn build(served: &[&'static ResourceInfo], custom: CustomSchema<'_>) -> Document
             (path, (format!("{:016X}", hasher.finish()), bytes))
         })
         .collect();
-    Documents { docs }
+    Documents { docs, v2_json: OnceLock::new(), v2_proto: OnceLock::new() }
 }
 
 fn query_params(names: &[(&str, &str)]) -> Vec<Value> {
@@ -246,9 +269,33 @@ pub async fn document(State(api): State<Arc<Api>>, Path(path): Path<String>) -> 
     }
 }
 
-/// `GET /openapi/v2`: not served yet; kubectl 1.29+ uses v3.
-pub async fn v2() -> Response {
-    ApiError::new(404, "NotFound", "the server could not find the requested resource").into_response()
+/// What upstream answers with (clients ask with an `@v1.0` form that is not a valid media type).
+const V2_PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+
+/// `GET /openapi/v2`: JSON, or gnostic protobuf when the client asks for it (as client-go's
+/// discovery does).
+pub async fn v2(State(api): State<Arc<Api>>, headers: http::HeaderMap) -> Response {
+    let docs = documents(&api.registry);
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    // Building the document can take a while the first time: off the async workers.
+    let wants_proto = accept.contains("application/com.github.proto-openapi.spec.v2");
+    let built = tokio::task::spawn_blocking(move || {
+        if wants_proto {
+            (V2_PROTOBUF, docs.v2_proto().to_vec())
+        } else {
+            ("application/json", docs.v2_json().to_vec())
+        }
+    })
+    .await;
+    match built {
+        Ok((content_type, bytes)) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "no-cache, private")],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
 }
 
 #[cfg(test)]
