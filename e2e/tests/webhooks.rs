@@ -23,7 +23,8 @@ fn decide(path: &str, review: &Value) -> Value {
     let request = &review["request"];
     let uid = request["uid"].clone();
     let response = match path {
-        "/mutate" => {
+        // Deletes have nothing to mutate (a patch there would be refused, as upstream).
+        "/mutate" if request["operation"] != "DELETE" => {
             let labels = request.pointer("/object/metadata/labels").filter(|l| l.is_object());
             let ops = match labels {
                 Some(_) => json!([{"op": "add", "path": "/metadata/labels/mutated", "value": "yes"}]),
@@ -232,4 +233,81 @@ async fn webhooks_mutate_deny_and_follow_their_failure_policy() {
     assert!(refused.contains(r#"admission webhook "conditional.test.rkube.dev" denied the request"#), "{refused}");
     ok(c.kubectl(V, &["create", "configmap", "eight", "-n", "hooked", "--from-literal=forbidden=1"]));
     assert!(calls.load(Ordering::SeqCst) > before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validating_admission_policies_deny_and_warn() {
+    let cluster = Cluster::start(Backend::Embedded).await.expect("cluster starts");
+    let c = &cluster;
+    ok(c.kubectl(V, &["create", "namespace", "checked"]));
+    ok(c.kubectl(V, &["label", "namespace", "checked", "env=test"]));
+    ok(c.kubectl(V, &["create", "namespace", "free"]));
+    ok(c.kubectl(V, &["create", "configmap", "policy-params", "-n", "default", "--from-literal=allowed=a,b"]));
+    let rules = |resource: &str, group: &str| {
+        json!({"resourceRules": [{"apiGroups": [group], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"],
+            "resources": [resource]}]})
+    };
+    apply(
+        c,
+        "vap.json",
+        &json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": "max-replicas"}, "spec": {"failurePolicy": "Fail", "matchConstraints": rules("deployments", "apps"),
+        "variables": [{"name": "replicas", "expression": "object.spec.replicas"}],
+        "validations": [{"expression": "variables.replicas <= 5",
+            "messageExpression": "'replicas ' + string(variables.replicas) + ' is too many'"}]}}),
+    );
+    apply(
+        c,
+        "vapb.json",
+        &json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": "max-replicas-binding"}, "spec": {"policyName": "max-replicas", "validationActions": ["Deny"],
+        "matchResources": {"namespaceSelector": {"matchLabels": {"env": "test"}}}}}),
+    );
+    apply(
+        c,
+        "keys.json",
+        &json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": "allowed-keys"}, "spec": {"paramKind": {"apiVersion": "v1", "kind": "ConfigMap"},
+        "matchConstraints": rules("configmaps", ""),
+        "validations": [{"expression": "!has(object.data) || object.data.all(k, k in params.data.allowed.split(','))",
+            "message": "only allowed keys"}]}}),
+    );
+    apply(
+        c,
+        "keysb.json",
+        &json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": "allowed-keys-binding"}, "spec": {"policyName": "allowed-keys", "validationActions": ["Warn"],
+        "paramRef": {"name": "policy-params", "namespace": "default", "parameterNotFoundAction": "Deny"},
+        "matchResources": {"namespaceSelector": {"matchLabels": {"env": "test"}}}}}),
+    );
+
+    // Deny: the policy's messageExpression, upstream's wording, 422 Invalid; other namespaces pass.
+    let create = ["create", "deployment", "web", "-n", "checked", "--image=nginx", "--replicas=6"];
+    let refused = refused_eventually(c, &create);
+    assert!(
+        refused.contains("ValidatingAdmissionPolicy 'max-replicas' with binding 'max-replicas-binding' denied request: replicas 6 is too many"),
+        "{refused}"
+    );
+    ok(c.kubectl(V, &["create", "deployment", "web", "-n", "checked", "--image=nginx", "--replicas=2"]));
+    let refused =
+        fails(c.kubectl(V, &["patch", "deployment", "web", "-n", "checked", "-p", r#"{"spec":{"replicas":9}}"#]));
+    assert!(refused.contains("replicas 9 is too many"), "{refused}");
+    ok(c.kubectl(V, &["create", "deployment", "web", "-n", "free", "--image=nginx", "--replicas=6"]));
+
+    // Warn, with params from a ConfigMap: the write goes through with the warning.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let out =
+            c.kubectl(V, &["create", "configmap", "odd", "-n", "checked", "--from-literal=z=1", "--dry-run=server"]);
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{stderr}");
+        if stderr.contains("Validation failed for ValidatingAdmissionPolicy 'allowed-keys' with binding 'allowed-keys-binding': only allowed keys") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no warning: {stderr}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let fine = c.kubectl(V, &["create", "configmap", "fine", "-n", "checked", "--from-literal=a=1"]);
+    assert!(!String::from_utf8_lossy(&fine.stderr).contains("Validation failed"));
+    ok(fine);
 }

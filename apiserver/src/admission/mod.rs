@@ -21,6 +21,7 @@ use crate::status::ApiError;
 use crate::watchcache::{Filter, Start, WatchOut};
 
 mod client;
+mod policy;
 mod review;
 mod webhooks;
 
@@ -61,27 +62,38 @@ impl<'a> Attributes<'a> {
     }
 }
 
-/// The parsed webhook configurations, replaced as a whole when one changes.
+/// The parsed webhook configurations and policies, replaced as a whole when one changes.
 #[derive(Default)]
 pub struct Admission {
     hooks: RwLock<Arc<Hooks>>,
+    /// Set once the configurations have been read: until then requests wait (briefly) rather
+    /// than slip past webhooks that exist.
+    ready: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
 struct Hooks {
     mutating: Vec<Arc<Webhook>>,
     validating: Vec<Arc<Webhook>>,
+    policies: Vec<Arc<policy::Bound>>,
 }
 
 impl Admission {
-    fn current(&self) -> Arc<Hooks> {
-        self.hooks.read().map(|h| h.clone()).unwrap_or_default()
+    async fn current(&self) -> Result<Arc<Hooks>, ApiError> {
+        for _ in 0..50 {
+            if self.ready.load(std::sync::atomic::Ordering::Acquire) {
+                return Ok(self.hooks.read().map(|h| h.clone()).unwrap_or_default());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(ApiError::new(403, "Forbidden", "not yet ready to handle request"))
     }
 
     fn set(&self, hooks: Hooks) {
         if let Ok(mut current) = self.hooks.write() {
             *current = Arc::new(hooks);
         }
+        self.ready.store(true, std::sync::atomic::Ordering::Release);
     }
 }
 
@@ -92,23 +104,26 @@ fn applies(ctx: &Ctx<'_>, res: &Resource) -> bool {
 }
 
 /// Runs the mutating webhooks on `obj` (the storage form of the new object; `None` for a
-/// delete, where they are only consulted).
-pub async fn mutate(ctx: &Ctx<'_>, a: &Attributes<'_>, obj: &mut Value) -> Result<(), ApiError> {
+/// delete, where they are consulted but may not change anything). Returns whether any webhook
+/// changed the object.
+pub async fn mutate(ctx: &Ctx<'_>, a: &Attributes<'_>, mut obj: Option<&mut Value>) -> Result<bool, ApiError> {
     if !applies(ctx, a.res) {
-        return Ok(());
+        return Ok(false);
     }
-    let hooks = ctx.registry.admission.current();
+    let hooks = ctx.registry.admission.current().await?;
     if hooks.mutating.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
-    let mut namespace_labels = NamespaceLabels::default();
+    let mut any_change = false;
+    let mut namespace = NamespaceObject::default();
     // Which webhooks ran, and whether the object changed after each ran (for reinvocation).
     let mut ran: Vec<(Arc<Webhook>, bool)> = Vec::new();
     for hook in &hooks.mutating {
-        if !selected(ctx, hook, a, Some(&*obj), &mut namespace_labels).await? {
+        if !selected(ctx, hook, a, obj.as_deref(), &mut namespace).await? {
             continue;
         }
-        let changed = review::call(ctx, hook, a, Some(obj)).await?;
+        let changed = review::call(ctx, hook, a, obj.as_deref_mut()).await?;
+        any_change |= changed;
         for (_, later_change) in &mut ran {
             *later_change |= changed;
         }
@@ -116,26 +131,31 @@ pub async fn mutate(ctx: &Ctx<'_>, a: &Attributes<'_>, obj: &mut Value) -> Resul
     }
     // IfNeeded: once more for those that ran before another webhook changed the object.
     for (hook, changed_after) in ran {
-        if hook.reinvoke && changed_after && selected(ctx, &hook, a, Some(&*obj), &mut namespace_labels).await? {
-            review::call(ctx, &hook, a, Some(obj)).await?;
+        if hook.reinvoke && changed_after && selected(ctx, &hook, a, obj.as_deref(), &mut namespace).await? {
+            any_change |= review::call(ctx, &hook, a, obj.as_deref_mut()).await?;
         }
     }
-    Ok(())
+    Ok(any_change)
 }
 
-/// Runs the validating webhooks (in parallel, as upstream); any denial fails the request.
+/// Runs the validating admission policies, then the validating webhooks (in parallel, as
+/// upstream); any denial fails the request.
 pub async fn validate(ctx: &Ctx<'_>, a: &Attributes<'_>) -> Result<(), ApiError> {
     if !applies(ctx, a.res) {
         return Ok(());
     }
-    let hooks = ctx.registry.admission.current();
-    if hooks.validating.is_empty() {
+    let hooks = ctx.registry.admission.current().await?;
+    if hooks.validating.is_empty() && hooks.policies.is_empty() {
         return Ok(());
     }
-    let mut namespace_labels = NamespaceLabels::default();
+    let mut namespace = NamespaceObject::default();
+    if !hooks.policies.is_empty() {
+        let ns = namespace.get(ctx, a).await.cloned();
+        policy::validate(ctx, &hooks.policies, a, ns.as_ref()).await?;
+    }
     let mut chosen = Vec::new();
     for hook in &hooks.validating {
-        if selected(ctx, hook, a, a.object, &mut namespace_labels).await? {
+        if selected(ctx, hook, a, a.object, &mut namespace).await? {
             chosen.push(hook.clone());
         }
     }
@@ -144,29 +164,30 @@ pub async fn validate(ctx: &Ctx<'_>, a: &Attributes<'_>) -> Result<(), ApiError>
     results.into_iter().find_map(Result::err).map_or(Ok(()), Err)
 }
 
-/// The labels of the request's namespace, read at most once per request.
+/// The request's namespace object (for a Namespace, the object itself), read at most once per
+/// request.
 #[derive(Default)]
-struct NamespaceLabels(Option<Option<Map<String, Value>>>);
+struct NamespaceObject(Option<Option<Value>>);
 
-impl NamespaceLabels {
-    async fn get(&mut self, ctx: &Ctx<'_>, a: &Attributes<'_>) -> Option<Map<String, Value>> {
-        if let Some(known) = &self.0 {
-            return known.clone();
-        }
-        let labels_of =
-            |o: &Value| object::metadata(o).and_then(|m| m.get("labels")).and_then(Value::as_object).cloned();
-        let labels = if a.res.info.group.is_empty() && a.res.info.plural == "namespaces" {
-            a.object.or(a.old_object).and_then(labels_of)
-        } else {
-            match (a.namespace, ctx.registry.get("", "v1", "namespaces")) {
-                (Some(ns), Some(namespaces)) => {
-                    ops::get(ctx, &namespaces, None, ns).await.ok().and_then(|(o, _)| labels_of(&o))
+impl NamespaceObject {
+    async fn get(&mut self, ctx: &Ctx<'_>, a: &Attributes<'_>) -> Option<&Value> {
+        if self.0.is_none() {
+            let found = if a.res.info.group.is_empty() && a.res.info.plural == "namespaces" {
+                a.object.or(a.old_object).cloned()
+            } else {
+                match (a.namespace, ctx.registry.get("", "v1", "namespaces")) {
+                    (Some(ns), Some(namespaces)) => ops::get(ctx, &namespaces, None, ns).await.ok().map(|(o, _)| o),
+                    _ => None,
                 }
-                _ => None,
-            }
-        };
-        self.0 = Some(labels.clone());
-        labels
+            };
+            self.0 = Some(found);
+        }
+        self.0.as_ref().and_then(Option::as_ref)
+    }
+
+    async fn labels(&mut self, ctx: &Ctx<'_>, a: &Attributes<'_>) -> Option<Map<String, Value>> {
+        let ns = self.get(ctx, a).await?;
+        object::metadata(ns).and_then(|m| m.get("labels")).and_then(Value::as_object).cloned()
     }
 }
 
@@ -177,7 +198,7 @@ async fn selected(
     hook: &Webhook,
     a: &Attributes<'_>,
     obj: Option<&Value>,
-    namespace_labels: &mut NamespaceLabels,
+    namespace: &mut NamespaceObject,
 ) -> Result<bool, ApiError> {
     let a = &Attributes { object: obj, ..*a };
     if !hook.matches_rules(a) || !hook.matches_object(a) {
@@ -185,7 +206,7 @@ async fn selected(
     }
     let namespace_scoped = a.res.info.namespaced || (a.res.info.group.is_empty() && a.res.info.plural == "namespaces");
     if hook.has_namespace_selector() && namespace_scoped {
-        let labels = namespace_labels.get(ctx, a).await;
+        let labels = namespace.labels(ctx, a).await;
         if !hook.matches_namespace(labels.as_ref()) {
             return Ok(false);
         }
@@ -193,13 +214,13 @@ async fn selected(
     if hook.match_conditions.is_empty() {
         return Ok(true);
     }
-    match review::match_conditions(ctx, hook, a, obj) {
+    match policy::conditions_hold(ctx, a, &hook.match_conditions) {
         Ok(matched) => Ok(matched),
         Err(e) if hook.failure_policy == FailurePolicy::Ignore => {
             tracing::warn!(webhook = %hook.name, error = %e, "matchConditions failed; ignored by failurePolicy");
             Ok(false)
         }
-        Err(e) => Err(ApiError::internal(format!("failed calling webhook \"{}\": {e}", hook.name))),
+        Err(e) => Err(ApiError::forbidden(a.res.group(), a.res.info.plural, a.name, &e)),
     }
 }
 
@@ -220,16 +241,32 @@ async fn follow(registry: &Arc<Registry>) -> Result<(), ApiError> {
     let find = |plural: &str| {
         registry.get(GROUP, "v1", plural).ok_or_else(|| ApiError::internal(format!("{plural} are not served")))
     };
-    let (mutating, validating) = (find("mutatingwebhookconfigurations")?, find("validatingwebhookconfigurations")?);
-    let (m_cache, v_cache) = (registry.cache(&mutating).await?, registry.cache(&validating).await?);
+    let mut caches = Vec::new();
+    for plural in [
+        "mutatingwebhookconfigurations",
+        "validatingwebhookconfigurations",
+        "validatingadmissionpolicies",
+        "validatingadmissionpolicybindings",
+    ] {
+        let res = find(plural)?;
+        caches.push(registry.cache(&res).await?);
+    }
     let all: Filter = Arc::new(|_, _| true);
-    let (_, _, m_live) = m_cache.watch(Start::Initial, all.clone())?;
-    let (_, _, v_live) = v_cache.watch(Start::Initial, all.clone())?;
-    let mut live = futures::stream::select(m_live, v_live);
+    let mut streams = Vec::new();
+    for cache in &caches {
+        streams.push(cache.watch(Start::Initial, all.clone())?.2);
+    }
+    let mut live = futures::stream::select_all(streams);
+    let objects = |i: usize| -> Vec<Value> {
+        let mut list: Vec<Value> = caches[i].list(&all).0.iter().filter_map(|o| o.decode().ok()).collect();
+        list.sort_by(|a, b| object::name(a).cmp(object::name(b)));
+        list
+    };
     loop {
         let hooks = Hooks {
-            mutating: parse_all(&m_cache.list(&all).0, true),
-            validating: parse_all(&v_cache.list(&all).0, false),
+            mutating: parse_all(&objects(0), true),
+            validating: parse_all(&objects(1), false),
+            policies: policy::bind(&objects(2), &objects(3)),
         };
         registry.admission.set(hooks);
         // Any event means "read again"; the stream ending means the caches reset.
@@ -240,9 +277,7 @@ async fn follow(registry: &Arc<Registry>) -> Result<(), ApiError> {
     }
 }
 
-fn parse_all(objects: &[Arc<crate::cached::CachedObject>], mutating: bool) -> Vec<Arc<Webhook>> {
-    let mut configs: Vec<Value> = objects.iter().filter_map(|o| o.decode().ok()).collect();
-    configs.sort_by(|a, b| object::name(a).cmp(object::name(b)));
+fn parse_all(configs: &[Value], mutating: bool) -> Vec<Arc<Webhook>> {
     configs.iter().flat_map(|c| Webhook::from_configuration(c, mutating)).map(Arc::new).collect()
 }
 

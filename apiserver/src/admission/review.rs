@@ -28,18 +28,25 @@ pub async fn call(
     let Some(patch) = answer.get("patch").and_then(Value::as_str).filter(|p| !p.is_empty()) else {
         return Ok(false);
     };
-    let Some(obj) = obj else { return Ok(false) };
-    match apply_patch(a, obj, patch, answer.get("patchType")) {
-        Ok(changed) => Ok(changed),
-        Err(e) => fail(hook, format!("received invalid webhook response: {e}")).map(|()| false),
+    let Some(obj) = obj else {
+        return Err(ApiError::internal(format!(
+            "admission webhook \"{}\" attempted to modify the object, which is not supported for this operation",
+            hook.name
+        )));
+    };
+    if answer.get("patchType").and_then(Value::as_str) != Some("JSONPatch") {
+        return fail(hook, "received invalid webhook response: the only supported patchType is JSONPatch".into())
+            .map(|()| false);
     }
+    // A patch that cannot be applied is an error whatever the failure policy, as upstream.
+    apply_patch(a, obj, patch).map_err(ApiError::internal)
 }
 
 /// Calls a validating webhook (a patch in its answer is an error, as upstream).
 pub async fn call_validating(ctx: &Ctx<'_>, hook: &Webhook, a: &Attributes<'_>) -> Result<(), ApiError> {
     let Some(answer) = exchange(ctx, hook, a, a.object).await? else { return Ok(()) };
-    if answer.get("patch").and_then(Value::as_str).is_some_and(|p| !p.is_empty()) {
-        return fail(hook, "received invalid webhook response: validating webhooks may not return patches".into());
+    if answer.get("patch").and_then(Value::as_str).is_some_and(|p| !p.is_empty()) || answer.get("patchType").is_some() {
+        return fail(hook, "received invalid webhook response: validating webhook may not return a patch".into());
     }
     Ok(())
 }
@@ -71,12 +78,25 @@ async fn exchange(
         Ok(a) => a,
         Err(e) => return fail(hook, e).map(|()| None),
     };
+    if answer.get("apiVersion").and_then(Value::as_str) != Some("admission.k8s.io/v1")
+        || answer.get("kind").and_then(Value::as_str) != Some("AdmissionReview")
+    {
+        let got = format!(
+            "{}, Kind={}",
+            answer.get("apiVersion").and_then(Value::as_str).unwrap_or(""),
+            answer.get("kind").and_then(Value::as_str).unwrap_or("")
+        );
+        let detail =
+            format!("received invalid webhook response: expected admission.k8s.io/v1, Kind=AdmissionReview, got {got}");
+        return fail(hook, detail).map(|()| None);
+    }
     let Some(response) = answer.get("response").filter(|r| r.is_object()) else {
-        return fail(hook, "received invalid webhook response: response is empty".into()).map(|()| None);
+        return fail(hook, "received invalid webhook response: webhook response was absent".into()).map(|()| None);
     };
-    if response.get("uid").and_then(Value::as_str) != Some(uid.as_str()) {
-        return fail(hook, format!("received invalid webhook response: expected response.uid=\"{uid}\""))
-            .map(|()| None);
+    let got = response.get("uid").and_then(Value::as_str).unwrap_or("");
+    if got != uid {
+        let detail = format!("received invalid webhook response: expected response.uid=\"{uid}\", got \"{got}\"");
+        return fail(hook, detail).map(|()| None);
     }
     let warnings = response.get("warnings").and_then(Value::as_array).into_iter().flatten();
     super::warn(ctx, warnings.filter_map(|w| w.as_str().map(str::to_string)));
@@ -102,7 +122,7 @@ fn fail(hook: &Webhook, detail: String) -> Result<(), ApiError> {
 fn denied(name: &str, status: Option<&Value>) -> ApiError {
     let text = |k: &str| status.and_then(|s| s.get(k)).and_then(Value::as_str).unwrap_or("").to_string();
     let code = status.and_then(|s| s.get("code")).and_then(Value::as_u64).and_then(|c| u16::try_from(c).ok());
-    let code = code.filter(|c| *c >= 400).unwrap_or(403);
+    let code = code.filter(|c| *c >= 400).unwrap_or(400);
     let (message, reason) = (text("message"), text("reason"));
     let by = format!("admission webhook \"{name}\" denied the request");
     let message = match (message.is_empty(), reason.is_empty()) {
@@ -110,40 +130,54 @@ fn denied(name: &str, status: Option<&Value>) -> ApiError {
         (true, false) => format!("{by}: {reason}"),
         (true, true) => format!("{by} without explanation"),
     };
-    ApiError::new(code, known_reason(&reason), message)
+    let mut err = ApiError::new(code, intern_reason(&reason), message);
+    err.details = status.and_then(|s| s.get("details")).filter(|d| d.is_object()).cloned();
+    err
 }
 
-/// Reasons are kept when they are upstream StatusReasons (others read as none).
-fn known_reason(reason: &str) -> &'static str {
-    const KNOWN: &[&str] = &[
-        "Unauthorized",
-        "Forbidden",
-        "NotFound",
-        "AlreadyExists",
-        "Conflict",
-        "Gone",
-        "Invalid",
-        "ServerTimeout",
-        "Timeout",
-        "TooManyRequests",
-        "BadRequest",
-        "MethodNotAllowed",
-        "NotAcceptable",
-        "RequestEntityTooLarge",
-        "UnsupportedMediaType",
-        "InternalError",
-        "Expired",
-        "ServiceUnavailable",
-    ];
-    KNOWN.iter().find(|k| **k == reason).copied().unwrap_or("")
+/// A webhook's own reason is passed on as given (kept for the server's life: configured webhooks
+/// use a handful; past a bound, new ones read as none).
+fn intern_reason(reason: &str) -> &'static str {
+    static SEEN: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    if let Some(known) = KNOWN.iter().find(|k| **k == reason) {
+        return known;
+    }
+    let Ok(mut seen) = SEEN.lock() else { return "" };
+    if let Some(r) = seen.iter().find(|r| **r == reason) {
+        return r;
+    }
+    if seen.len() >= 256 || reason.len() > 128 {
+        return "";
+    }
+    let leaked: &'static str = Box::leak(reason.to_string().into_boxed_str());
+    seen.push(leaked);
+    leaked
 }
+
+const KNOWN: &[&str] = &[
+    "Unauthorized",
+    "Forbidden",
+    "NotFound",
+    "AlreadyExists",
+    "Conflict",
+    "Gone",
+    "Invalid",
+    "ServerTimeout",
+    "Timeout",
+    "TooManyRequests",
+    "BadRequest",
+    "MethodNotAllowed",
+    "NotAcceptable",
+    "RequestEntityTooLarge",
+    "UnsupportedMediaType",
+    "InternalError",
+    "Expired",
+    "ServiceUnavailable",
+];
 
 /// Applies a webhook's base64 JSONPatch (to the served form of the object, which is what the
 /// webhook saw); returns whether it changed anything.
-fn apply_patch(a: &Attributes<'_>, obj: &mut Value, patch: &str, patch_type: Option<&Value>) -> Result<bool, String> {
-    if patch_type.and_then(Value::as_str) != Some("JSONPatch") {
-        return Err("the only supported patchType is JSONPatch".into());
-    }
+fn apply_patch(a: &Attributes<'_>, obj: &mut Value, patch: &str) -> Result<bool, String> {
     let bytes = base64::engine::general_purpose::STANDARD.decode(patch).map_err(|e| e.to_string())?;
     let ops: json_patch::Patch = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
     let mut served = a.res.from_storage(obj.clone());
@@ -183,8 +217,15 @@ fn request(ctx: &Ctx<'_>, a: &Attributes<'_>, obj: Option<&Value>, uid: &str) ->
             json!({"kind": options_kind, "apiVersion": "meta.k8s.io/v1"})
         },
     });
-    if let Some(ns) = a.namespace {
+    // A Namespace's request namespace is its own name, as upstream's request info has it.
+    let namespace = if info.group.is_empty() && info.plural == "namespaces" { Some(a.name) } else { a.namespace };
+    if let Some(ns) = namespace.filter(|n| !n.is_empty()) {
         req["namespace"] = json!(ns);
+    }
+    if a.name.is_empty()
+        && let Some(map) = req.as_object_mut()
+    {
+        map.shift_remove("name");
     }
     if !a.subresource.is_empty() {
         req["subResource"] = json!(a.subresource);
@@ -193,56 +234,19 @@ fn request(ctx: &Ctx<'_>, a: &Attributes<'_>, obj: Option<&Value>, uid: &str) ->
     req
 }
 
-/// Evaluates the webhook's matchConditions (all must hold); `Err` when one cannot be
-/// evaluated.
-pub fn match_conditions(
-    ctx: &Ctx<'_>,
-    hook: &Webhook,
-    a: &Attributes<'_>,
-    obj: Option<&Value>,
-) -> Result<bool, String> {
-    let user = ctx.user.as_deref();
-    let request = kube_cel::AdmissionRequest {
-        operation: a.operation.as_str().into(),
-        username: user.map(|u| u.name.clone()).unwrap_or_default(),
-        uid: user.map(|u| u.uid.clone()).unwrap_or_default(),
-        groups: user.map(|u| u.groups.clone()).unwrap_or_default(),
-        name: a.name.into(),
-        namespace: a.namespace.unwrap_or("").into(),
-        dry_run: ctx.dry_run,
-        kind: kube_cel::GroupVersionKind {
-            group: a.res.info.group.into(),
-            version: a.res.info.version.into(),
-            kind: a.res.info.kind.into(),
-        },
-        resource: kube_cel::GroupVersionResource {
-            group: a.res.info.group.into(),
-            version: a.res.info.version.into(),
-            resource: a.res.info.plural.into(),
-        },
-    };
-    let mut builder = kube_cel::VapEvaluator::builder().request(request);
-    if let Some(o) = obj {
-        builder = builder.object(a.res.from_storage(o.clone()));
-    }
-    if let Some(o) = a.old_object {
-        builder = builder.old_object(a.res.from_storage(o.clone()));
-    }
-    let evaluator = builder.build();
-    let expressions: Vec<kube_cel::VapExpression> = hook
-        .match_conditions
-        .iter()
-        .map(|(_, e)| kube_cel::VapExpression { expression: e.clone(), message: None, message_expression: None })
-        .collect();
-    for (result, (name, expression)) in evaluator.evaluate(&expressions).iter().zip(&hook.match_conditions) {
-        if result.passed {
-            continue;
-        }
-        let message = result.message.as_deref().unwrap_or("");
-        if message.starts_with("validation expression") {
-            return Ok(false);
-        }
-        return Err(format!("matchCondition {name} ({expression}): {message}"));
-    }
-    Ok(true)
+/// The `request` variable of admission CEL expressions.
+pub fn cel_request(ctx: &Ctx<'_>, a: &Attributes<'_>) -> Value {
+    let info = a.res.info;
+    json!({
+        "operation": a.operation.as_str(),
+        "name": a.name,
+        "namespace": a.namespace.unwrap_or(""),
+        "dryRun": ctx.dry_run,
+        "subResource": a.subresource,
+        "kind": {"group": info.group, "version": info.version, "kind": info.kind},
+        "resource": {"group": info.group, "version": info.version, "resource": info.plural},
+        "requestKind": {"group": info.group, "version": info.version, "kind": info.kind},
+        "requestResource": {"group": info.group, "version": info.version, "resource": info.plural},
+        "userInfo": super::user_info(ctx),
+    })
 }

@@ -34,15 +34,18 @@ pub struct Webhook {
     pub reinvoke: bool,
     pub target: Option<Target>,
     pub ca_bundle: Vec<u8>,
-    /// `matchConditions` as (name, CEL expression).
-    pub match_conditions: Vec<(String, String)>,
+    /// `matchConditions` as (name, compiled CEL expression).
+    pub match_conditions: Vec<(String, super::policy::Expr)>,
 }
 
-struct Rule {
+/// A rule of a webhook or of a policy's match constraints.
+pub(super) struct Rule {
     operations: Vec<String>,
     groups: Vec<String>,
     versions: Vec<String>,
     resources: Vec<String>,
+    /// Policies only: names the rule is limited to (empty: any).
+    resource_names: Vec<String>,
     scope: String,
 }
 
@@ -53,7 +56,7 @@ fn strings(v: &Value, key: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn selector(v: Option<&Value>) -> Option<Selector> {
+pub(super) fn selector(v: Option<&Value>) -> Option<Selector> {
     let v = v.filter(|s| s.as_object().is_some_and(|m| !m.is_empty()))?;
     labels::from_label_selector(v).ok()
 }
@@ -66,19 +69,7 @@ impl Webhook {
         hooks
             .iter()
             .map(|w| {
-                let rules = w
-                    .get("rules")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .map(|r| Rule {
-                        operations: strings(r, "operations"),
-                        groups: strings(r, "apiGroups"),
-                        versions: strings(r, "apiVersions"),
-                        resources: strings(r, "resources"),
-                        scope: r.get("scope").and_then(Value::as_str).unwrap_or("*").to_string(),
-                    })
-                    .collect();
+                let rules = w.get("rules").and_then(Value::as_array).into_iter().flatten().map(Rule::parse).collect();
                 let client = w.get("clientConfig").cloned().unwrap_or(Value::Null);
                 let ca_bundle = client
                     .get("caBundle")
@@ -108,7 +99,7 @@ impl Webhook {
                         .flatten()
                         .map(|c| {
                             let text = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-                            (text("name"), text("expression"))
+                            (text("name"), super::policy::Expr::new(&text("expression")))
                         })
                         .collect(),
                 }
@@ -134,16 +125,34 @@ impl Webhook {
 
     /// The object selector matches the new or the old object's labels.
     pub fn matches_object(&self, a: &Attributes<'_>) -> bool {
-        let Some(sel) = &self.object_selector else { return true };
-        let labels_of = |o: Option<&Value>| {
-            o.and_then(|o| crate::object::metadata(o)).and_then(|m| m.get("labels")).and_then(Value::as_object).cloned()
-        };
-        sel.matches(labels_of(a.object).as_ref()) || sel.matches(labels_of(a.old_object).as_ref())
+        object_selector_matches(self.object_selector.as_ref(), a)
     }
 }
 
+/// An object selector matches the new or the old object's labels.
+pub(super) fn object_selector_matches(sel: Option<&Selector>, a: &Attributes<'_>) -> bool {
+    let Some(sel) = sel else { return true };
+    let labels_of = |o: Option<&Value>| {
+        o.and_then(|o| crate::object::metadata(o)).and_then(|m| m.get("labels")).and_then(Value::as_object).cloned()
+    };
+    // A side that does not exist (no old object on create, no new one on delete) never matches.
+    let side = |o: Option<&Value>| o.is_some() && sel.matches(labels_of(o).as_ref());
+    side(a.object) || side(a.old_object)
+}
+
 impl Rule {
-    fn matches(&self, a: &Attributes<'_>) -> bool {
+    pub(super) fn parse(r: &Value) -> Rule {
+        Rule {
+            operations: strings(r, "operations"),
+            groups: strings(r, "apiGroups"),
+            versions: strings(r, "apiVersions"),
+            resources: strings(r, "resources"),
+            resource_names: strings(r, "resourceNames"),
+            scope: r.get("scope").and_then(Value::as_str).unwrap_or("*").to_string(),
+        }
+    }
+
+    pub(super) fn matches(&self, a: &Attributes<'_>) -> bool {
         let any = |list: &[String], value: &str| list.iter().any(|x| x == "*" || x == value);
         let scope_ok = match self.scope.as_str() {
             "Cluster" => !a.res.info.namespaced,
@@ -155,6 +164,7 @@ impl Rule {
             && any(&self.groups, a.res.info.group)
             && any(&self.versions, a.res.info.version)
             && self.resources.iter().any(|r| resource_matches(r, a.res.info.plural, a.subresource))
+            && (self.resource_names.is_empty() || self.resource_names.iter().any(|n| n == a.name))
     }
 }
 

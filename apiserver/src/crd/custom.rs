@@ -99,11 +99,6 @@ impl Strategy for CustomResources {
         {
             map.shift_remove("status");
         }
-        self.with_defaults(obj);
-    }
-
-    fn prepare_for_update(&self, new: &mut Value, _old: &Value) {
-        self.with_defaults(new);
     }
 
     fn validate(&self, obj: &Value) -> Vec<Cause> {
@@ -116,6 +111,10 @@ impl Strategy for CustomResources {
 
     fn prune(&self, obj: &mut Value) -> Option<Vec<String>> {
         Some(self.schema.as_ref().map(|s| schema::prune(obj, s)).unwrap_or_default())
+    }
+
+    fn default_fields(&self, obj: &mut Value) {
+        self.with_defaults(obj);
     }
 
     fn scale_paths(&self) -> Option<&ScalePaths> {

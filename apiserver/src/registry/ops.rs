@@ -233,7 +233,12 @@ pub async fn create(ctx: &Ctx<'_>, res: &Resource, ns: Option<&str>, mut obj: Va
     let namespace = object::namespace(&obj).map(str::to_string);
     let name = object::name(&obj).to_string();
     let attrs = Attributes::new(Operation::Create, res, "", &name, namespace.as_deref());
-    admission::mutate(ctx, &attrs, &mut obj).await?;
+    res.strategy.default_fields(&mut obj);
+    if admission::mutate(ctx, &attrs, Some(&mut obj)).await? {
+        res.strategy.default_fields(&mut obj);
+    }
+    // A webhook may not move the object elsewhere.
+    check_namespace(res, &mut obj, ns)?;
     let generated = object::name(&obj).is_empty();
     let generate_name = object::meta_str(&obj, "generateName").unwrap_or("").to_string();
     // Server-owned metadata: whatever the client sent is replaced.
@@ -391,7 +396,11 @@ async fn write_update(
         old_object: Some(&old),
         ..Attributes::new(Operation::Update, res, subresource, name, namespace.as_deref())
     };
-    admission::mutate(ctx, &attrs, &mut obj).await?;
+    res.strategy.default_fields(&mut obj);
+    if admission::mutate(ctx, &attrs, Some(&mut obj)).await? {
+        res.strategy.default_fields(&mut obj);
+    }
+    check_namespace(res, &mut obj, namespace.as_deref())?;
     match part {
         Part::Main => {
             for field in SERVER_METADATA {
@@ -522,7 +531,9 @@ pub async fn delete(
         old_object: Some(&obj),
         ..Attributes::new(Operation::Delete, res, "", name, object::namespace(&obj))
     };
-    admission::validate(&Ctx { dry_run: opts.dry_run, ..ctx.clone() }, &attrs).await?;
+    let admitting = Ctx { dry_run: opts.dry_run, ..ctx.clone() };
+    admission::mutate(&admitting, &attrs, None).await?;
+    admission::validate(&admitting, &attrs).await?;
     let original = obj.clone();
     let waits = res.strategy.begin_deletion(&mut obj);
     let mut finalizers = object::finalizers(&obj);

@@ -94,6 +94,10 @@ pub trait Strategy: Send + Sync + 'static {
         None
     }
 
+    /// Defaults applied as the object is decoded, before admission sees it (and again after each
+    /// mutating webhook); custom resources' schema defaults.
+    fn default_fields(&self, _obj: &mut Value) {}
+
     /// Where the scale subresource reads and writes replicas (`None`: the workload kinds'
     /// `spec.replicas`, `status.replicas` and `spec.selector`).
     fn scale_paths(&self) -> Option<&ScalePaths> {
