@@ -255,6 +255,7 @@ async fn api_request_inner(api: Arc<Api>, req: Request) -> Result<Response, ApiE
     }
     let call = Call {
         registry,
+        shared: api.registry.clone(),
         method,
         target,
         query,

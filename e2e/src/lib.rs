@@ -3,6 +3,7 @@
 //! binaries installed on the machine and with kube-rs.
 
 pub mod greeting;
+pub mod https;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -4,15 +4,10 @@
 //! webhook; warnings and dry runs; all driven by stock kubectl.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use base64::Engine;
-use bytes::Bytes;
 use e2e::{Backend, Cluster, fails, ok};
-use http_body_util::{BodyExt, Full};
-use hyper::service::service_fn;
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::{Value, json};
 
 const V: &str = "1.33";
@@ -41,46 +36,6 @@ fn decide(path: &str, review: &Value) -> Value {
         _ => json!({"uid": uid, "allowed": true, "warnings": ["checked by the test webhook"]}),
     };
     json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response})
-}
-
-/// Serves the webhook on 127.0.0.1 with `cert`/`key`; returns its port and a call counter.
-async fn serve_webhook(cert: &str, key: &str) -> (u16, Arc<AtomicUsize>) {
-    let chain = CertificateDer::pem_slice_iter(cert.as_bytes()).collect::<Result<Vec<_>, _>>().expect("cert");
-    let key = PrivateKeyDer::from_pem_slice(key.as_bytes()).expect("key");
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("tls versions")
-        .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .expect("tls config");
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let calls = Arc::new(AtomicUsize::new(0));
-    let counter = calls.clone();
-    tokio::spawn(async move {
-        while let Ok((tcp, _)) = listener.accept().await {
-            let (acceptor, counter) = (acceptor.clone(), counter.clone());
-            tokio::spawn(async move {
-                let Ok(tls) = acceptor.accept(tcp).await else { return };
-                let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                    let counter = counter.clone();
-                    async move {
-                        counter.fetch_add(1, Ordering::SeqCst);
-                        let path = req.uri().path().to_string();
-                        let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-                        let review: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                        let answer = serde_json::to_vec(&decide(&path, &review)).unwrap_or_default();
-                        Ok::<_, std::convert::Infallible>(hyper::Response::new(Full::new(Bytes::from(answer))))
-                    }
-                });
-                let io = hyper_util::rt::TokioIo::new(tls);
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
-            });
-        }
-    });
-    (port, calls)
 }
 
 fn apply(c: &Cluster, name: &str, doc: &Value) -> String {
@@ -124,7 +79,9 @@ async fn webhooks_mutate_deny_and_follow_their_failure_policy() {
     let pki_dir = c.dir.path().join("webhook-pki");
     let hosts = ["127.0.0.1".to_string(), "webhook.hooks.svc".to_string()];
     let pki = apiserver::pki::Pki::load_or_create(&pki_dir, &hosts).expect("webhook certificates");
-    let (port, calls) = serve_webhook(&pki.serving_cert_pem, &pki.serving_key_pem).await;
+    let handler: e2e::https::Handler = Arc::new(decide);
+    let (port, calls) =
+        e2e::https::serve_json(&pki.serving_cert_pem, &pki.serving_key_pem, handler).await.expect("webhook server");
     let ca_bundle = base64::engine::general_purpose::STANDARD.encode(&pki.ca_pem);
 
     ok(c.kubectl(V, &["create", "namespace", "hooked"]));

@@ -12,7 +12,7 @@ use rustls::pki_types::{CertificateDer, ServerName};
 use serde_json::Value;
 use tokio::net::TcpStream;
 
-use crate::registry::{Ctx, ops};
+use crate::registry::{Ctx, Registry, ops};
 
 /// Where a webhook is served (its `clientConfig`).
 #[derive(Clone, Debug, PartialEq)]
@@ -53,7 +53,7 @@ impl Target {
 /// Posts `body` and returns the parsed JSON answer; the error reads as upstream's
 /// "failed to call webhook: ..." detail.
 pub async fn post(
-    ctx: &Ctx<'_>,
+    registry: &Registry,
     target: &Target,
     ca_bundle: &[u8],
     body: &Value,
@@ -61,7 +61,7 @@ pub async fn post(
 ) -> Result<Value, String> {
     let shown = target.display(timeout);
     let call = async {
-        let (addr, host, path) = resolve(ctx, target).await?;
+        let (addr, host, path) = resolve(&Ctx::internal(registry), target).await?;
         let tls = connect(&addr, &host, ca_bundle).await?;
         let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
             .await

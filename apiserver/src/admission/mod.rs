@@ -20,7 +20,7 @@ use crate::registry::{Ctx, Registry, Resource, ops};
 use crate::status::ApiError;
 use crate::watchcache::{Filter, Start, WatchOut};
 
-mod client;
+pub(crate) mod client;
 mod policy;
 mod review;
 mod webhooks;

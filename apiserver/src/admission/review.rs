@@ -72,7 +72,7 @@ async fn exchange(
         "request": request(ctx, a, obj, &uid),
     });
     let started = std::time::Instant::now();
-    let answer = client::post(ctx, target, &hook.ca_bundle, &review, hook.timeout).await;
+    let answer = client::post(ctx.registry, target, &hook.ca_bundle, &review, hook.timeout).await;
     tracing::debug!(webhook = %hook.name, elapsed_ms = started.elapsed().as_millis() as u64, ok = answer.is_ok(), "webhook called");
     let answer = match answer {
         Ok(a) => a,

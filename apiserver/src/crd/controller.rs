@@ -101,6 +101,7 @@ fn serve(registry: &Arc<Registry>, crd: &Value) {
         .unwrap_or("")
         .to_string();
     let mut entries: Vec<(&'static resources::ResourceInfo, Arc<dyn crate::registry::Strategy>)> = Vec::new();
+    let conversion = super::conversion::Webhook::from_definition(crd).map(Arc::new);
     for v in versions.iter().filter(|v| v.get("served") == Some(&Value::Bool(true))) {
         let version = v.get("name").and_then(Value::as_str).unwrap_or("").to_string();
         let mut subresources = Vec::new();
@@ -121,7 +122,7 @@ fn serve(registry: &Arc<Registry>, crd: &Value) {
             subresources,
             storage_version: storage_version.clone(),
         });
-        entries.push((info, Arc::new(CustomResources::for_version(v))));
+        entries.push((info, Arc::new(CustomResources::for_version(v, conversion.clone()))));
     }
     registry.replace_versions(&text("/spec/group"), &text("/spec/names/plural"), entries);
 }

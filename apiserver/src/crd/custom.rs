@@ -4,6 +4,7 @@
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
+use super::conversion::Webhook;
 use super::printer::Column;
 use super::schema;
 use crate::apply::{Compiled, CompiledNode};
@@ -26,11 +27,13 @@ pub struct CustomResources {
     scale: Option<ScalePaths>,
     columns: Vec<Column>,
     selectable: Vec<String>,
+    conversion: Option<std::sync::Arc<Webhook>>,
 }
 
 impl CustomResources {
-    /// The strategy of one entry of a definition's `spec.versions`.
-    pub fn for_version(version: &Value) -> Self {
+    /// The strategy of one entry of a definition's `spec.versions` (with the definition's
+    /// conversion webhook, if it has one).
+    pub fn for_version(version: &Value, conversion: Option<std::sync::Arc<Webhook>>) -> Self {
         let schema = version.pointer("/schema/openAPIV3Schema").cloned();
         let compiled = schema.as_ref().map(|s| Compiled::new(&SchemaNode::new(s, &NO_DEFS)));
         let rules = schema.as_ref().and_then(schema::Rules::new);
@@ -57,6 +60,7 @@ impl CustomResources {
             scale: version.pointer("/subresources/scale").and_then(ScalePaths::from_definition),
             columns,
             selectable,
+            conversion,
         }
     }
 
@@ -115,6 +119,10 @@ impl Strategy for CustomResources {
 
     fn default_fields(&self, obj: &mut Value) {
         self.with_defaults(obj);
+    }
+
+    fn conversion(&self) -> Option<&Webhook> {
+        self.conversion.as_deref()
     }
 
     fn scale_paths(&self) -> Option<&ScalePaths> {

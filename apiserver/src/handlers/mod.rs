@@ -39,6 +39,8 @@ pub fn json_response(code: u16, body: &Value) -> Response {
 /// Everything a resource request needs, parsed once.
 pub struct Call<'a> {
     pub registry: &'a Registry,
+    /// The same registry, for work that outlives the request's borrow (watch streams).
+    pub shared: Arc<Registry>,
     pub method: Method,
     pub target: Target,
     pub query: Query,
@@ -197,7 +199,7 @@ async fn dispatch(call: Call<'_>) -> Result<Response, ApiError> {
             }
             let (body, warnings) = call.object_body(&res)?;
             let created = ops::create(&call.ctx()?, &res, ns, body).await?;
-            respond(&call, &res, created, 201).map(|r| with_warnings(r, &warnings))
+            respond(&call, &res, created, 201).await.map(|r| with_warnings(r, &warnings))
         }
         (&Method::DELETE, None, None) => {
             require(verb_ok("deletecollection"), "deletecollection", &res)?;
@@ -221,19 +223,19 @@ async fn dispatch(call: Call<'_>) -> Result<Response, ApiError> {
                 }
             }
             let (obj, _) = ops::get(&call.ctx()?, &res, ns, name).await?;
-            respond(&call, &res, obj, 200)
+            respond(&call, &res, obj, 200).await
         }
         (&Method::PUT, Some(name), None) => {
             require(verb_ok("update"), "update", &res)?;
             let (body, warnings) = call.object_body(&res)?;
             let updated = ops::update(&call.ctx()?, &res, ns, name, body, Part::Main).await?;
-            respond(&call, &res, updated, 200).map(|r| with_warnings(r, &warnings))
+            respond(&call, &res, updated, 200).await.map(|r| with_warnings(r, &warnings))
         }
         (&Method::PATCH, Some(name), None) => {
             require(verb_ok("patch"), "patch", &res)?;
             let patched = patch::patch(&call, &res, ns, name, Part::Main).await?;
             let code = if patched.created { 201 } else { 200 };
-            respond(&call, &res, patched.object, code).map(|r| with_warnings(r, &patched.warnings))
+            respond(&call, &res, patched.object, code).await.map(|r| with_warnings(r, &patched.warnings))
         }
         (&Method::DELETE, Some(name), None) => {
             require(verb_ok("delete"), "delete", &res)?;
@@ -242,7 +244,7 @@ async fn dispatch(call: Call<'_>) -> Result<Response, ApiError> {
             let body = if deleted.body.get("kind") == Some(&json!("Status")) {
                 deleted.body
             } else {
-                output::object(&res, deleted.body)
+                output::object(&res, res.from_storage_one(call.registry, deleted.body).await?)
             };
             Ok(json_response(deleted.code, &body))
         }
@@ -281,8 +283,9 @@ pub fn with_warnings(mut response: Response, warnings: &[String]) -> Response {
 }
 
 /// A single-object answer in the representation the client accepts.
-pub fn respond(call: &Call<'_>, res: &Resource, obj: Value, code: u16) -> Result<Response, ApiError> {
+pub async fn respond(call: &Call<'_>, res: &Resource, obj: Value, code: u16) -> Result<Response, ApiError> {
     let repr = request::negotiate(call.accept())?;
+    let obj = if res.strategy.conversion().is_some() { res.from_storage_one(call.registry, obj).await? } else { obj };
     let include = call.query.include_object.as_deref().unwrap_or("PartialObjectMetadata");
     Ok(json_response(code, &output::single(res, obj, repr, include)))
 }
@@ -371,6 +374,14 @@ async fn list(call: &Call<'_>, res: &Resource, ns: Option<&str>) -> Result<Respo
         meta.insert("remainingItemCount".into(), json!(remaining));
     }
     let include = call.query.include_object.as_deref().unwrap_or("PartialObjectMetadata");
+    if res.strategy.conversion().is_some() {
+        // Stored objects may be in other versions: converted in one review.
+        let values = listed.items.iter().map(|i| i.decode()).collect::<Result<Vec<_>, _>>()?;
+        let converted = res.from_storage_converted(call.registry, values).await?;
+        let body =
+            serde_json::to_vec(&output::list(res, converted, meta, repr, include)).map_err(ApiError::internal)?;
+        return Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response());
+    }
     let body = output::list_bytes(res, &listed.items, meta, repr, include)?;
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response())
 }

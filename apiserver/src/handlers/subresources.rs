@@ -29,16 +29,16 @@ pub async fn serve(
     match (sub, method) {
         ("status", &Method::GET) => {
             let (obj, _) = ops::get(&ctx, res, ns, name).await?;
-            respond(call, res, obj, 200)
+            respond(call, res, obj, 200).await
         }
         ("status", &Method::PUT) => {
             let body = call.body_json()?;
             let updated = ops::update(&ctx, res, ns, name, body, Part::Status).await?;
-            respond(call, res, updated, 200)
+            respond(call, res, updated, 200).await
         }
         ("status", &Method::PATCH) => {
             let patched = patch::patch(call, res, ns, name, Part::Status).await?;
-            respond(call, res, patched.object, 200).map(|r| super::with_warnings(r, &patched.warnings))
+            respond(call, res, patched.object, 200).await.map(|r| super::with_warnings(r, &patched.warnings))
         }
         ("scale", &Method::GET) => {
             let (obj, _) = ops::get(&ctx, res, ns, name).await?;
@@ -81,7 +81,7 @@ pub async fn serve(
                 Ok(next)
             };
             let updated = finalize(&ctx, res, name, &apply).await?;
-            respond(call, res, updated, 200)
+            respond(call, res, updated, 200).await
         }
         _ => Err(ApiError::method_not_allowed(format!(
             "the server does not allow this method on the requested resource ({method} {}/{sub})",

@@ -102,9 +102,15 @@ pub async fn serve(
     };
     let mut head: Vec<Bytes> = Vec::with_capacity(backlog.len() + 1);
     let mut first = true;
+    let converting = res.strategy.conversion().is_some();
     for out in &backlog {
         if let WatchOut::Event(kind, obj, _) = out {
-            head.push(Bytes::from(output::watch_line(res, kind.as_str(), obj, repr, first)?));
+            let line = if converting {
+                converted_line(&call.shared, res, kind.as_str(), obj, repr, first).await?
+            } else {
+                output::watch_line(res, kind.as_str(), obj, repr, first)?
+            };
+            head.push(Bytes::from(line));
             first = false;
         }
     }
@@ -113,6 +119,7 @@ pub async fn serve(
     }
 
     let view = res.clone();
+    let registry = call.shared.clone();
     let deadline = tokio::time::Instant::now() + timeout;
     // Counted as open until the stream is dropped (the client went or the watch ended).
     let open = call.metrics.watch_opened(res.info.plural);
@@ -125,6 +132,7 @@ pub async fn serve(
     };
     let tail = futures::stream::unfold(state, move |mut st| {
         let view = view.clone();
+        let registry = registry.clone();
         async move {
             loop {
                 tokio::select! {
@@ -136,7 +144,12 @@ pub async fn serve(
                         Some(WatchOut::Event(kind, obj, revision)) => {
                             st.last = revision;
                             // An object that cannot be shaped ends the watch; the client resumes.
-                            let Ok(bytes) = output::watch_line(&view, kind.as_str(), &obj, repr, st.first) else { return None };
+                            let shaped = if converting {
+                                converted_line(&registry, &view, kind.as_str(), &obj, repr, st.first).await
+                            } else {
+                                output::watch_line(&view, kind.as_str(), &obj, repr, st.first)
+                            };
+                            let Ok(bytes) = shaped else { return None };
                             let bytes = Bytes::from(bytes);
                             st.first = false;
                             return Some((bytes, st));
@@ -150,6 +163,24 @@ pub async fn serve(
     });
     let body = futures::stream::iter(head).chain(tail).map(Ok::<_, std::convert::Infallible>);
     Ok(stream_response(Body::from_stream(body)))
+}
+
+/// A watch event of a kind with a conversion webhook: the object converted to the watched
+/// version first.
+async fn converted_line(
+    registry: &crate::registry::Registry,
+    res: &Resource,
+    event_type: &str,
+    obj: &crate::cached::CachedObject,
+    repr: request::Representation,
+    first: bool,
+) -> Result<Vec<u8>, ApiError> {
+    let converted = res.from_storage_one(registry, obj.decode()?).await?;
+    let object = output::watch_object(res, &converted, repr, first);
+    let mut out =
+        serde_json::to_vec(&serde_json::json!({"type": event_type, "object": object})).map_err(ApiError::internal)?;
+    out.push(b'\n');
+    Ok(out)
 }
 
 struct Live {

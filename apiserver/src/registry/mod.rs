@@ -81,6 +81,45 @@ impl Resource {
         conversion::from_storage(self.info.group, self.info.version, self.info.plural, obj)
     }
 
+    /// `to_storage`, through the conversion webhook when the kind has one.
+    pub async fn to_storage_converted(
+        &self,
+        registry: &Registry,
+        obj: serde_json::Value,
+    ) -> Result<serde_json::Value, ApiError> {
+        match (self.strategy.conversion(), self.info.storage) {
+            (Some(hook), Some((group, version))) => {
+                let desired = if group.is_empty() { version.to_string() } else { format!("{group}/{version}") };
+                let converted = hook.convert(registry, self, vec![obj], &desired).await?;
+                converted.into_iter().next().ok_or_else(|| ApiError::internal("conversion returned no object"))
+            }
+            _ => Ok(self.to_storage(obj)),
+        }
+    }
+
+    /// `from_storage` of many objects, through the conversion webhook (one review) when the kind
+    /// has one.
+    pub async fn from_storage_converted(
+        &self,
+        registry: &Registry,
+        objs: Vec<serde_json::Value>,
+    ) -> Result<Vec<serde_json::Value>, ApiError> {
+        match self.strategy.conversion() {
+            Some(hook) => hook.convert(registry, self, objs, &self.api_version()).await,
+            None => Ok(objs.into_iter().map(|o| self.from_storage(o)).collect()),
+        }
+    }
+
+    /// One object through `from_storage_converted`.
+    pub async fn from_storage_one(
+        &self,
+        registry: &Registry,
+        obj: serde_json::Value,
+    ) -> Result<serde_json::Value, ApiError> {
+        let converted = self.from_storage_converted(registry, vec![obj]).await?;
+        converted.into_iter().next().ok_or_else(|| ApiError::internal("conversion returned no object"))
+    }
+
     /// Objects are stored in the version this resource serves (no conversion on the way out).
     pub fn stored_as_served(&self) -> bool {
         self.info.storage.is_none_or(|(g, v)| g == self.info.group && v == self.info.version)

@@ -225,7 +225,7 @@ async fn check_namespace_lifecycle(ctx: &Ctx<'_>, res: &Resource, ns: &str, name
 
 pub async fn create(ctx: &Ctx<'_>, res: &Resource, ns: Option<&str>, mut obj: Value) -> Result<Value, ApiError> {
     check_type(res, &mut obj, res.info.kind)?;
-    let mut obj = res.to_storage(obj);
+    let mut obj = res.to_storage_converted(ctx.registry, obj).await?;
     check_namespace(res, &mut obj, ns)?;
     if let Some(ns) = object::namespace(&obj).filter(|_| res.info.namespaced) {
         check_namespace_lifecycle(ctx, res, ns, object::name(&obj)).await?;
@@ -307,7 +307,7 @@ pub async fn update(
     part: Part,
 ) -> Result<Value, ApiError> {
     check_type(res, &mut obj, res.info.kind)?;
-    let mut obj = res.to_storage(obj);
+    let mut obj = res.to_storage_converted(ctx.registry, obj).await?;
     check_namespace(res, &mut obj, ns)?;
     match object::meta_str(&obj, "name") {
         Some(n) if n != name => {
@@ -339,12 +339,12 @@ pub async fn patch(
     loop {
         let (old, revision) = get(ctx, res, ns, name).await?;
         // Patches are written against the version the client uses.
-        let mut patched = apply(&res.from_storage(old.clone()))?;
+        let mut patched = apply(&res.from_storage_one(ctx.registry, old.clone()).await?)?;
         if !patched.is_object() {
             return Err(ApiError::bad_request("the patch did not produce an object"));
         }
         check_type(res, &mut patched, res.info.kind)?;
-        let mut patched = res.to_storage(patched);
+        let mut patched = res.to_storage_converted(ctx.registry, patched).await?;
         if object::name(&patched) != name {
             return Err(ApiError::bad_request(format!(
                 "the name of the object ({}) does not match the name on the URL ({name})",

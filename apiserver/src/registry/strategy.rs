@@ -98,6 +98,12 @@ pub trait Strategy: Send + Sync + 'static {
     /// mutating webhook); custom resources' schema defaults.
     fn default_fields(&self, _obj: &mut Value) {}
 
+    /// A custom resource's conversion webhook (strategy `Webhook`); `None`: versions differ
+    /// only in `apiVersion`, or the kind converts in [`super::conversion`].
+    fn conversion(&self) -> Option<&crate::crd::conversion::Webhook> {
+        None
+    }
+
     /// Where the scale subresource reads and writes replicas (`None`: the workload kinds'
     /// `spec.replicas`, `status.replicas` and `spec.selector`).
     fn scale_paths(&self) -> Option<&ScalePaths> {
