@@ -183,3 +183,35 @@ fn crd_scenario(c: &Cluster, v: &str) {
     }
     assert_eq!(empty.trim(), "", "the old objects went with the old definition");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_definition_waits_for_the_finalizers_of_its_objects() {
+    let c = Cluster::start(Backend::Embedded).await.expect("cluster starts");
+    let v = "1.33";
+    let crd = write(&c, "crd.yaml", DEFINITION);
+    ok(c.kubectl(v, &["apply", "-f", &crd]));
+    ok(c.kubectl(v, &["wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=20s"]));
+    let held = format!(
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: held\n  finalizers: [example.com/hold]\nspec: {{size: 1}}\n"
+    );
+    let held = write(&c, "held.yaml", &held);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !c.kubectl(v, &["create", "-f", &held]).status.success() {
+        assert!(std::time::Instant::now() < deadline, "the definition is never served");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    ok(c.kubectl(v, &["delete", "crd", "widgets.example.com", "--wait=false"]));
+    ok(c.kubectl(v, &["wait", "--for=condition=Terminating", "crd/widgets.example.com", "--timeout=20s"]));
+    // The object waits on its finalizer; it can still be read and changed, nothing new is created.
+    let deleting = ok(c.kubectl(v, &["get", "widget", "held", "-o", "jsonpath={.metadata.deletionTimestamp}"]));
+    assert!(!deleting.is_empty(), "the object is being deleted");
+    let more = write(&c, "more.yaml", &widget("more", "{size: 1}"));
+    let refused = fails(c.kubectl(v, &["create", "-f", &more]));
+    assert!(refused.contains("create not allowed while custom resource definition is terminating"), "{refused}");
+    assert!(ok(c.kubectl(v, &["get", "crd", "widgets.example.com", "-o", "name"])).contains("widgets"));
+
+    // Its finalizer removed, the object goes, then the definition.
+    ok(c.kubectl(v, &["patch", "widget", "held", "--type=merge", "-p", r#"{"metadata":{"finalizers":null}}"#]));
+    ok(c.kubectl(v, &["wait", "--for=delete", "crd/widgets.example.com", "--timeout=20s"]));
+}

@@ -1,7 +1,8 @@
 //! The apiserver's own definition controller (upstream runs the same loops inside
 //! kube-apiserver): it follows CustomResourceDefinitions through their watch cache, accepts
-//! their names, marks them Established and serves their versions; when a definition is deleted
-//! it stops serving it, deletes its objects and lets the definition go.
+//! their names, marks them Established and serves their versions. When a definition is deleted
+//! it marks it Terminating, refuses new objects, deletes the existing ones as a client would
+//! (so their finalizers run), and lets the definition go once none is left.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -71,9 +72,11 @@ fn names(crd: &Value) -> (String, String) {
 async fn reconcile(registry: &Arc<Registry>, crd: &Value, served: &mut HashSet<(String, String)>) {
     let (group, plural) = names(crd);
     let result = if object::is_deleting(crd) {
-        registry.unregister(&group, &plural);
-        served.remove(&(group.clone(), plural.clone()));
-        clean_up(registry, crd, &group, &plural).await
+        // Still served (terminating), so finalizers of its objects can be removed.
+        serve(registry, crd);
+        served.insert((group, plural));
+        spawn_clean_up(registry.clone(), crd.clone());
+        Ok(())
     } else {
         serve(registry, crd);
         served.insert((group, plural));
@@ -102,6 +105,7 @@ fn serve(registry: &Arc<Registry>, crd: &Value) {
         .to_string();
     let mut entries: Vec<(&'static resources::ResourceInfo, Arc<dyn crate::registry::Strategy>)> = Vec::new();
     let conversion = super::conversion::Webhook::from_definition(crd).map(Arc::new);
+    let terminating = object::is_deleting(crd);
     for v in versions.iter().filter(|v| v.get("served") == Some(&Value::Bool(true))) {
         let version = v.get("name").and_then(Value::as_str).unwrap_or("").to_string();
         let mut subresources = Vec::new();
@@ -122,7 +126,7 @@ fn serve(registry: &Arc<Registry>, crd: &Value) {
             subresources,
             storage_version: storage_version.clone(),
         });
-        entries.push((info, Arc::new(CustomResources::for_version(v, conversion.clone()))));
+        entries.push((info, Arc::new(CustomResources::for_version(v, conversion.clone(), terminating))));
     }
     registry.replace_versions(&text("/spec/group"), &text("/spec/names/plural"), entries);
 }
@@ -160,39 +164,117 @@ async fn establish(registry: &Arc<Registry>, crd: &Value) -> Result<(), ApiError
     }
 }
 
-/// Deletes every object of a deleted definition, then releases the definition.
-async fn clean_up(registry: &Arc<Registry>, crd: &Value, group: &str, plural: &str) -> Result<(), ApiError> {
-    if !object::finalizers(crd).iter().any(|f| f == CLEANUP_FINALIZER) {
-        return Ok(());
+/// Definitions whose objects are being deleted (one clean-up task each).
+static TERMINATING: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+fn plural_key(group: &str, plural: &str) -> String {
+    format!("{plural}.{group}")
+}
+
+/// Runs the clean-up of a deleted definition until its objects are gone (retrying while
+/// finalizers hold some), then releases the definition.
+fn spawn_clean_up(registry: Arc<Registry>, crd: Value) {
+    let (group, plural) = names(&crd);
+    let key = plural_key(&group, &plural);
+    if let Ok(mut running) = TERMINATING.lock() {
+        if running.contains(&key) {
+            return;
+        }
+        running.push(key.clone());
     }
-    let prefix = crate::storage::Keys::new(group, plural, true).prefix(None);
-    let store = &registry.store;
-    let unavailable = |e: store::StoreError| ApiError::unavailable(e.to_string());
-    loop {
-        let page = store.range(RangeRequest::prefix(prefix.clone()).limit(500)).await.map_err(unavailable)?;
-        for kv in &page.kvs {
-            match store.delete(&kv.key, None).await {
-                Ok(_) | Err(store::StoreError::NotFound { .. }) => {}
-                Err(e) => return Err(unavailable(e)),
+    tokio::spawn(async move {
+        loop {
+            match clean_up(&registry, &crd, &group, &plural).await {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(e) => tracing::warn!(definition = %key, error = %e, "cleaning up custom resources"),
             }
+            tokio::time::sleep(Duration::from_millis(500)).await;
         }
-        if !page.more {
-            break;
+        if let Ok(mut running) = TERMINATING.lock() {
+            running.retain(|k| *k != key);
         }
+    });
+}
+
+/// One pass: marks the definition Terminating, deletes its objects through the registry (so
+/// their finalizers apply); once none is left, removes the definition's finalizer. Returns
+/// whether the definition is released.
+async fn clean_up(registry: &Arc<Registry>, crd: &Value, group: &str, plural: &str) -> Result<bool, ApiError> {
+    if !object::finalizers(crd).iter().any(|f| f == CLEANUP_FINALIZER) {
+        return Ok(true);
     }
-    let res = registry
+    let definitions = registry
         .get(GROUP, "v1", "customresourcedefinitions")
         .ok_or_else(|| ApiError::internal("definitions are not served"))?;
     let ctx = Ctx::internal(registry);
-    let remove = |current: &Value| -> Result<Value, ApiError> {
+    mark_terminating(&ctx, &definitions, crd).await;
+    let storage_version = crd
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .and_then(|vs| vs.iter().find(|v| v.get("storage") == Some(&Value::Bool(true))))
+        .and_then(|v| v.get("name")?.as_str())
+        .unwrap_or("");
+    let prefix = crate::storage::Keys::new(group, plural, true).prefix(None);
+    let unavailable = |e: store::StoreError| ApiError::unavailable(e.to_string());
+    let page = registry.store.range(RangeRequest::prefix(prefix).limit(500)).await.map_err(unavailable)?;
+    if page.kvs.is_empty() {
+        let remove = |current: &Value| -> Result<Value, ApiError> {
+            let mut next = current.clone();
+            let kept: Vec<String> =
+                object::finalizers(current).into_iter().filter(|f| f != CLEANUP_FINALIZER).collect();
+            object::set_meta(&mut next, "finalizers", json!(kept));
+            Ok(next)
+        };
+        return match ops::patch(&ctx, &definitions, None, object::name(crd), Part::Main, &remove).await {
+            Ok(_) => Ok(true),
+            Err(e) if e.code == 404 => Ok(true),
+            Err(e) => Err(e),
+        };
+    }
+    let Some(res) = registry.get(group, storage_version, plural) else {
+        return Err(ApiError::internal(format!("{plural}.{group}/{storage_version} is not served")));
+    };
+    let opts = ops::DeleteOptions::default();
+    for kv in &page.kvs {
+        let obj = crate::storage::decode(kv)?;
+        if object::is_deleting(&obj) {
+            continue;
+        }
+        match ops::delete(&ctx, &res, object::namespace(&obj), object::name(&obj), &opts).await {
+            Ok(_) => {}
+            Err(e) if e.code == 404 || e.code == 409 => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(false)
+}
+
+/// The Terminating condition upstream shows while a definition's objects are deleted.
+async fn mark_terminating(ctx: &Ctx<'_>, definitions: &crate::registry::Resource, crd: &Value) {
+    let conditions = crd.pointer("/status/conditions").and_then(Value::as_array).cloned().unwrap_or_default();
+    if conditions.iter().any(|c| c.get("type") == Some(&json!("Terminating"))) {
+        return;
+    }
+    let set = |current: &Value| -> Result<Value, ApiError> {
         let mut next = current.clone();
-        let kept: Vec<String> = object::finalizers(current).into_iter().filter(|f| f != CLEANUP_FINALIZER).collect();
-        object::set_meta(&mut next, "finalizers", json!(kept));
+        let mut kept: Vec<Value> = current
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|c| c.get("type") != Some(&json!("Terminating")))
+            .collect();
+        kept.push(json!({"type": "Terminating", "status": "True", "lastTransitionTime": object::now(),
+            "reason": "InstanceDeletionInProgress",
+            "message": "CustomResourceDefinition marked for deletion; instance deletion in progress"}));
+        if let Some(status) = next.get_mut("status").and_then(Value::as_object_mut) {
+            status.insert("conditions".into(), Value::Array(kept));
+        }
         Ok(next)
     };
-    match ops::patch(&ctx, &res, None, object::name(crd), Part::Main, &remove).await {
-        Ok(_) => Ok(()),
-        Err(e) if e.code == 404 => Ok(()),
-        Err(e) => Err(e),
+    if let Err(e) = ops::patch(ctx, definitions, None, object::name(crd), Part::Status, &set).await {
+        tracing::debug!(error = %e, "marking a definition Terminating");
     }
 }

@@ -11,7 +11,7 @@ use crate::apply::{Compiled, CompiledNode};
 use crate::patch::strategic::SchemaNode;
 use crate::registry::Strategy;
 use crate::registry::strategy::ScalePaths;
-use crate::status::Cause;
+use crate::status::{ApiError, Cause};
 
 /// A custom resource's schema is self-contained: no `$ref`s to resolve.
 static NO_DEFS: std::sync::LazyLock<Map<String, Value>> = std::sync::LazyLock::new(Map::new);
@@ -28,12 +28,15 @@ pub struct CustomResources {
     columns: Vec<Column>,
     selectable: Vec<String>,
     conversion: Option<std::sync::Arc<Webhook>>,
+    /// The definition is being deleted: its objects can be read, changed and deleted (so their
+    /// finalizers can finish), not created.
+    terminating: bool,
 }
 
 impl CustomResources {
     /// The strategy of one entry of a definition's `spec.versions` (with the definition's
     /// conversion webhook, if it has one).
-    pub fn for_version(version: &Value, conversion: Option<std::sync::Arc<Webhook>>) -> Self {
+    pub fn for_version(version: &Value, conversion: Option<std::sync::Arc<Webhook>>, terminating: bool) -> Self {
         let schema = version.pointer("/schema/openAPIV3Schema").cloned();
         let compiled = schema.as_ref().map(|s| Compiled::new(&SchemaNode::new(s, &NO_DEFS)));
         let rules = schema.as_ref().and_then(schema::Rules::new);
@@ -61,6 +64,7 @@ impl CustomResources {
             columns,
             selectable,
             conversion,
+            terminating,
         }
     }
 
@@ -119,6 +123,15 @@ impl Strategy for CustomResources {
 
     fn default_fields(&self, obj: &mut Value) {
         self.with_defaults(obj);
+    }
+
+    async fn admit_create(&self, _ctx: &crate::registry::Ctx<'_>, _obj: &mut Value) -> Result<(), ApiError> {
+        if self.terminating {
+            return Err(ApiError::method_not_allowed(
+                "create not allowed while custom resource definition is terminating",
+            ));
+        }
+        Ok(())
     }
 
     fn conversion(&self) -> Option<&Webhook> {
