@@ -191,10 +191,8 @@ async fn deleting_a_definition_waits_for_the_finalizers_of_its_objects() {
     let crd = write(&c, "crd.yaml", DEFINITION);
     ok(c.kubectl(v, &["apply", "-f", &crd]));
     ok(c.kubectl(v, &["wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=20s"]));
-    let held = format!(
-        "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: held\n  finalizers: [example.com/hold]\nspec: {{size: 1}}\n"
-    );
-    let held = write(&c, "held.yaml", &held);
+    let held = "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: held\n  finalizers: [example.com/hold]\nspec: {size: 1}\n";
+    let held = write(&c, "held.yaml", held);
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !c.kubectl(v, &["create", "-f", &held]).status.success() {
         assert!(std::time::Instant::now() < deadline, "the definition is never served");
