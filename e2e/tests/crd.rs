@@ -213,3 +213,30 @@ async fn deleting_a_definition_waits_for_the_finalizers_of_its_objects() {
     ok(c.kubectl(v, &["patch", "widget", "held", "--type=merge", "-p", r#"{"metadata":{"finalizers":null}}"#]));
     ok(c.kubectl(v, &["wait", "--for=delete", "crd/widgets.example.com", "--timeout=20s"]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conflicting_names_are_refused_until_freed() {
+    let c = Cluster::start(Backend::Embedded).await.expect("cluster starts");
+    let v = "1.33";
+    let crd = write(&c, "crd.yaml", DEFINITION);
+    ok(c.kubectl(v, &["apply", "-f", &crd]));
+    ok(c.kubectl(v, &["wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=20s"]));
+    let rival = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: gadgets.example.com}\nspec:\n  group: example.com\n  scope: Namespaced\n  names: {plural: gadgets, kind: Gadget, shortNames: [wg]}\n  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}]\n";
+    let rival = write(&c, "rival.yaml", rival);
+    ok(c.kubectl(v, &["apply", "-f", &rival]));
+    ok(c.kubectl(v, &["wait", "--for=condition=NamesAccepted=False", "crd/gadgets.example.com", "--timeout=20s"]));
+    let why = ok(c.kubectl(
+        v,
+        &[
+            "get",
+            "crd",
+            "gadgets.example.com",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"NamesAccepted\")].message}",
+        ],
+    ));
+    assert_eq!(why, "\"wg\" is already in use");
+    assert!(fails(c.kubectl(v, &["get", "gadgets"])).contains("the server doesn't have a resource type"));
+    ok(c.kubectl(v, &["delete", "crd", "widgets.example.com"]));
+    ok(c.kubectl(v, &["wait", "--for=condition=Established", "crd/gadgets.example.com", "--timeout=20s"]));
+}

@@ -55,7 +55,18 @@ async fn follow(registry: &Arc<Registry>) -> Result<(), ApiError> {
             if kind == EventType::Deleted {
                 let (group, plural) = names(&crd);
                 registry.unregister(&group, &plural);
-                served.remove(&(group, plural));
+                served.remove(&(group.clone(), plural));
+                // Names it held may now go to a definition that was refused them.
+                for other in others(registry).await? {
+                    let refused = other.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|c| {
+                        c.iter().any(|c| {
+                            c.get("type") == Some(&json!("NamesAccepted")) && c.get("status") == Some(&json!("False"))
+                        })
+                    });
+                    if refused && names(&other).0 == group {
+                        reconcile(registry, &other, &mut served).await;
+                    }
+                }
             } else {
                 reconcile(registry, &crd, &mut served).await;
             }
@@ -78,12 +89,58 @@ async fn reconcile(registry: &Arc<Registry>, crd: &Value, served: &mut HashSet<(
         spawn_clean_up(registry.clone(), crd.clone());
         Ok(())
     } else {
-        serve(registry, crd);
-        served.insert((group, plural));
-        establish(registry, crd).await
+        match others(registry).await.map(|all| super::names::conflict(crd, &all)) {
+            Ok(Some((reason, message))) => {
+                registry.unregister(&group, &plural);
+                served.remove(&(group, plural));
+                refuse_names(registry, crd, reason, &message).await
+            }
+            Ok(None) => {
+                serve(registry, crd);
+                served.insert((group, plural));
+                establish(registry, crd).await
+            }
+            Err(e) => Err(e),
+        }
     };
     if let Err(e) = result {
         tracing::warn!(definition = object::name(crd), error = %e, "cannot reconcile a custom resource definition");
+    }
+}
+
+/// Every definition (from the cache).
+async fn others(registry: &Arc<Registry>) -> Result<Vec<Value>, ApiError> {
+    let res = registry
+        .get(GROUP, "v1", "customresourcedefinitions")
+        .ok_or_else(|| ApiError::internal("definitions are not served"))?;
+    let all: Filter = Arc::new(|_, _| true);
+    Ok(registry.cache(&res).await?.list(&all).0.iter().filter_map(|o| o.decode().ok()).collect())
+}
+
+/// NamesAccepted=False (and not Established) with the conflict's reason.
+async fn refuse_names(registry: &Arc<Registry>, crd: &Value, reason: &str, message: &str) -> Result<(), ApiError> {
+    let res = registry
+        .get(GROUP, "v1", "customresourcedefinitions")
+        .ok_or_else(|| ApiError::internal("definitions are not served"))?;
+    let conditions = crd.pointer("/status/conditions").and_then(Value::as_array).cloned().unwrap_or_default();
+    let current = conditions.iter().find(|c| c.get("type") == Some(&json!("NamesAccepted")));
+    if current.is_some_and(|c| c.get("status") == Some(&json!("False")) && c.get("reason") == Some(&json!(reason))) {
+        return Ok(());
+    }
+    let now = object::now();
+    let mut kept: Vec<Value> = conditions
+        .into_iter()
+        .filter(|c| !matches!(c.get("type").and_then(Value::as_str), Some("NamesAccepted" | "Established")))
+        .collect();
+    kept.push(json!({"type": "NamesAccepted", "status": "False", "lastTransitionTime": now, "reason": reason, "message": message}));
+    kept.push(json!({"type": "Established", "status": "False", "lastTransitionTime": now, "reason": "NotAccepted", "message": "not all names are accepted"}));
+    let mut next = crd.clone();
+    if let Some(status) = next.get_mut("status").and_then(Value::as_object_mut) {
+        status.insert("conditions".into(), Value::Array(kept));
+    }
+    match ops::update(&Ctx::internal(registry), &res, None, object::name(crd), next, Part::Status).await {
+        Err(e) if e.reason == "Conflict" => Ok(()),
+        other => other.map(drop),
     }
 }
 

@@ -68,14 +68,22 @@ impl CustomResources {
         }
     }
 
-    /// The schema's validation, then (when that passes, as upstream) its CEL rules.
+    /// The schema's validation, then (when that passes, as upstream) its CEL rules. On update,
+    /// errors about values the update did not change are dropped (upstream's validation
+    /// ratcheting), so tightening a schema does not lock existing objects.
     fn check(&self, obj: &Value, old: Option<&Value>) -> Vec<Cause> {
         let Some(s) = &self.schema else { return Vec::new() };
-        let mut errors = schema::validate(obj, s);
+        let ratchet = |errors: Vec<schema::FieldError>| -> Vec<schema::FieldError> {
+            match old {
+                Some(old) => errors.into_iter().filter(|e| !unchanged(obj, old, e)).collect(),
+                None => errors,
+            }
+        };
+        let mut errors = ratchet(schema::validate(obj, s));
         if errors.is_empty()
             && let Some(rules) = &self.rules
         {
-            errors = rules.check(obj, old);
+            errors = ratchet(rules.check(obj, old));
         }
         errors.into_iter().map(|e| Cause { reason: e.reason, field: e.field, message: e.message }).collect()
     }
@@ -85,6 +93,54 @@ impl CustomResources {
             schema::apply_defaults(obj, s);
         }
     }
+}
+
+/// Whether the value an error is about is the same in the old object (a missing required field:
+/// its parent object). The root (`<nil>`) never ratchets.
+fn unchanged(new: &Value, old: &Value, e: &schema::FieldError) -> bool {
+    if e.field == "<nil>" || e.field.is_empty() {
+        return false;
+    }
+    let mut segments = path_segments(&e.field);
+    if e.reason == "FieldValueRequired" {
+        segments.pop();
+    }
+    let at = |root: &Value| -> Option<Value> {
+        let mut node = root;
+        for s in &segments {
+            node = match node {
+                Value::Array(items) => items.get(s.parse::<usize>().ok()?)?,
+                Value::Object(map) => map.get(s.as_str())?,
+                _ => return None,
+            };
+        }
+        Some(node.clone())
+    };
+    at(new) == at(old)
+}
+
+/// `spec.items[0].name` / `spec.labels[app]` as segments.
+fn path_segments(path: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for part in path.split('.') {
+        let mut rest = part;
+        if let Some(i) = rest.find('[') {
+            if i > 0 {
+                out.push(rest[..i].to_string());
+            }
+            rest = &rest[i..];
+            while let Some(end) = rest.find(']') {
+                out.push(rest[1..end].to_string());
+                rest = &rest[end + 1..];
+                if !rest.starts_with('[') {
+                    break;
+                }
+            }
+        } else if !rest.is_empty() {
+            out.push(rest.to_string());
+        }
+    }
+    out
 }
 
 #[async_trait]
@@ -156,5 +212,39 @@ impl Strategy for CustomResources {
 
     fn field_schema(&self) -> Option<CompiledNode<'_>> {
         self.compiled.as_ref().map(Compiled::root)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn version(spec: Value) -> Value {
+        json!({"name": "v1", "served": true, "storage": true, "schema": {"openAPIV3Schema": {"type": "object",
+            "properties": {"spec": spec}}}})
+    }
+
+    #[test]
+    fn updates_ratchet_errors_on_unchanged_values() {
+        let strategy = CustomResources::for_version(
+            &version(json!({"type": "object", "properties": {
+                "size": {"type": "integer", "maximum": 5},
+                "name": {"type": "string", "maxLength": 3},
+                "ports": {"type": "array", "items": {"type": "integer", "minimum": 1}}}})),
+            None,
+            false,
+        );
+        // Stored before the schema tightened: size 9, name "long".
+        let old = json!({"spec": {"size": 9, "name": "long", "ports": [0]}});
+        let mut new = old.clone();
+        new["spec"]["ports"] = json!([0, 2]);
+        assert!(strategy.validate_update(&new, &old).is_empty(), "{:?}", strategy.validate_update(&new, &old));
+        new["spec"]["size"] = json!(8);
+        let errors = strategy.validate_update(&new, &old);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].field, "spec.size");
+        assert_eq!(strategy.validate(&old).len(), 3, "creates do not ratchet");
+        assert_eq!(path_segments("spec.items[0].labels[app]"), ["spec", "items", "0", "labels", "app"]);
     }
 }

@@ -8,5 +8,6 @@ pub mod controller;
 pub mod conversion;
 pub mod custom;
 pub mod definitions;
+pub mod names;
 pub mod printer;
 pub mod schema;
