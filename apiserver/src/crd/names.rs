@@ -66,13 +66,13 @@ mod tests {
         let widgets = crd("widgets.example.com", "widgets", "Widget", &["wg"], true);
         let gadgets = crd("gadgets.example.com", "gadgets", "Gadget", &["wg"], false);
         assert_eq!(
-            conflict(&gadgets, &[widgets.clone()]),
+            conflict(&gadgets, std::slice::from_ref(&widgets)),
             Some(("ShortNamesConflict", "\"wg\" is already in use".into()))
         );
         let twin = crd("twins.example.com", "twins", "Widget", &[], false);
-        assert_eq!(conflict(&twin, &[widgets.clone()]).map(|c| c.0), Some("KindConflict"));
+        assert_eq!(conflict(&twin, std::slice::from_ref(&widgets)).map(|c| c.0), Some("KindConflict"));
         let fine = crd("gizmos.example.com", "gizmos", "Gizmo", &["gz"], false);
-        assert_eq!(conflict(&fine, &[widgets.clone()]), None);
+        assert_eq!(conflict(&fine, std::slice::from_ref(&widgets)), None);
         assert_eq!(conflict(&widgets, &[gadgets]), None, "a definition without accepted names takes nothing");
     }
 }
