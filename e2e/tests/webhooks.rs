@@ -251,6 +251,31 @@ async fn validating_admission_policies_deny_and_warn() {
     assert!(refused.contains("replicas 9 is too many"), "{refused}");
     ok(c.kubectl(V, &["create", "deployment", "web", "-n", "free", "--image=nginx", "--replicas=6"]));
 
+    // The scale subresource is reviewed as `deployments/scale` with an autoscaling/v1 Scale: the
+    // deployments policy does not see it, a policy on the subresource does.
+    apply(
+        c,
+        "scale.json",
+        &json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": "scale-limit"}, "spec": {"matchConstraints": {"resourceRules": [{"apiGroups": ["apps"],
+            "apiVersions": ["v1"], "operations": ["UPDATE"], "resources": ["deployments/scale"]}]},
+        "validations": [{"expression": "object.kind == 'Scale' && object.spec.replicas <= 7", "message": "at most 7"}]}}),
+    );
+    apply(
+        c,
+        "scaleb.json",
+        &json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": "scale-limit-binding"}, "spec": {"policyName": "scale-limit", "validationActions": ["Deny"]}}),
+    );
+    let refused = refused_eventually(c, &["scale", "deployment", "web", "-n", "checked", "--replicas=9"]);
+    assert!(
+        refused.contains(
+            "ValidatingAdmissionPolicy 'scale-limit' with binding 'scale-limit-binding' denied request: at most 7"
+        ),
+        "{refused}"
+    );
+    ok(c.kubectl(V, &["scale", "deployment", "web", "-n", "checked", "--replicas=6"]));
+
     // Warn, with params from a ConfigMap: the write goes through with the warning.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {

@@ -148,6 +148,16 @@ async fn endpoint(ctx: &Ctx<'_>, namespace: &str, name: &str, port: u16) -> Resu
     Err(format!("service \"{namespace}/{name}\" has no ready endpoints for port {port}"))
 }
 
+/// The system's trusted certificates, read once.
+static SYSTEM_ROOTS: std::sync::LazyLock<rustls::RootCertStore> = std::sync::LazyLock::new(|| {
+    let mut roots = rustls::RootCertStore::empty();
+    let found = rustls_native_certs::load_native_certs();
+    for cert in found.certs {
+        let _ = roots.add(cert);
+    }
+    roots
+});
+
 async fn connect(
     addr: &str,
     host: &str,
@@ -157,6 +167,10 @@ async fn connect(
     for cert in CertificateDer::pem_slice_iter(ca_bundle) {
         let cert = cert.map_err(|e| format!("invalid caBundle: {e}"))?;
         roots.add(cert).map_err(|e| format!("invalid caBundle: {e}"))?;
+    }
+    // No caBundle: the system's trusted roots, as upstream (webhooks with public certificates).
+    if ca_bundle.iter().all(u8::is_ascii_whitespace) {
+        roots = SYSTEM_ROOTS.clone();
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)

@@ -48,9 +48,23 @@ pub struct Attributes<'a> {
     pub object: Option<&'a Value>,
     /// The stored object for updates and deletes.
     pub old_object: Option<&'a Value>,
+    /// The kind of `object` when it is not the resource's own (group, version, kind): a
+    /// subresource's view, e.g. autoscaling/v1 Scale for `deployments/scale`.
+    pub kind: Option<(&'a str, &'a str, &'a str)>,
 }
 
 impl<'a> Attributes<'a> {
+    /// The kind of the objects under review, as (group, version, kind).
+    pub fn kind(&self) -> (&'a str, &'a str, &'a str) {
+        self.kind.unwrap_or((self.res.info.group, self.res.info.version, self.res.info.kind))
+    }
+
+    /// The objects in the form the webhook sees: the served version (a subresource's view is
+    /// already in its own form).
+    pub fn served(&self, obj: &Value) -> Value {
+        if self.kind.is_some() { obj.clone() } else { self.res.from_storage(obj.clone()) }
+    }
+
     pub fn new(
         operation: Operation,
         res: &'a Resource,
@@ -58,7 +72,7 @@ impl<'a> Attributes<'a> {
         name: &'a str,
         namespace: Option<&'a str>,
     ) -> Self {
-        Self { operation, res, subresource, name, namespace, object: None, old_object: None }
+        Self { operation, res, subresource, name, namespace, object: None, old_object: None, kind: None }
     }
 }
 

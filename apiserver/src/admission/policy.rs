@@ -279,7 +279,7 @@ fn evaluate(
 ) -> Vec<(String, Option<String>)> {
     BASE.with(|base| {
         let mut scope = base.new_inner_scope();
-        let served = |o: Option<&Value>| o.map(|o| to_cel(&a.res.from_storage(o.clone()))).unwrap_or(Cel::Null);
+        let served = |o: Option<&Value>| o.map(|o| to_cel(&a.served(o))).unwrap_or(Cel::Null);
         scope.add_variable_from_value("object", served(a.object));
         scope.add_variable_from_value("oldObject", served(a.old_object));
         scope.add_variable_from_value("params", param.map(to_cel).unwrap_or(Cel::Null));
@@ -337,7 +337,7 @@ fn evaluate(
 pub fn conditions_hold(ctx: &Ctx<'_>, a: &Attributes<'_>, conditions: &[(String, Expr)]) -> Result<bool, String> {
     BASE.with(|base| {
         let mut scope = base.new_inner_scope();
-        let served = |o: Option<&Value>| o.map(|o| to_cel(&a.res.from_storage(o.clone()))).unwrap_or(Cel::Null);
+        let served = |o: Option<&Value>| o.map(|o| to_cel(&a.served(o))).unwrap_or(Cel::Null);
         scope.add_variable_from_value("object", served(a.object));
         scope.add_variable_from_value("oldObject", served(a.old_object));
         scope.add_variable_from_value("request", to_cel(&super::review::cel_request(ctx, a)));

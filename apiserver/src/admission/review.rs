@@ -180,20 +180,21 @@ const KNOWN: &[&str] = &[
 fn apply_patch(a: &Attributes<'_>, obj: &mut Value, patch: &str) -> Result<bool, String> {
     let bytes = base64::engine::general_purpose::STANDARD.decode(patch).map_err(|e| e.to_string())?;
     let ops: json_patch::Patch = serde_json::from_slice(&bytes).map_err(|e| e.to_string())?;
-    let mut served = a.res.from_storage(obj.clone());
+    let mut served = a.served(obj);
     let before = served.clone();
     json_patch::patch(&mut served, &ops).map_err(|e| e.to_string())?;
     if served == before {
         return Ok(false);
     }
-    *obj = a.res.to_storage(served);
+    *obj = if a.kind.is_some() { served } else { a.res.to_storage(served) };
     Ok(true)
 }
 
 /// The AdmissionRequest of the review.
 fn request(ctx: &Ctx<'_>, a: &Attributes<'_>, obj: Option<&Value>, uid: &str) -> Value {
     let info = a.res.info;
-    let kind = json!({"group": info.group, "version": info.version, "kind": info.kind});
+    let (group, version, kind) = a.kind();
+    let kind = json!({"group": group, "version": version, "kind": kind});
     let resource = json!({"group": info.group, "version": info.version, "resource": info.plural});
     let options_kind = match a.operation {
         Operation::Create => "CreateOptions",
@@ -210,8 +211,8 @@ fn request(ctx: &Ctx<'_>, a: &Attributes<'_>, obj: Option<&Value>, uid: &str) ->
         "name": a.name,
         "operation": a.operation.as_str(),
         "userInfo": super::user_info(ctx),
-        "object": obj.map(|o| a.res.from_storage(o.clone())),
-        "oldObject": a.old_object.map(|o| a.res.from_storage(o.clone())),
+        "object": obj.map(|o| a.served(o)),
+        "oldObject": a.old_object.map(|o| a.served(o)),
         "dryRun": ctx.dry_run,
         "options": if options_kind.is_empty() { Value::Null } else {
             json!({"kind": options_kind, "apiVersion": "meta.k8s.io/v1"})
@@ -237,15 +238,16 @@ fn request(ctx: &Ctx<'_>, a: &Attributes<'_>, obj: Option<&Value>, uid: &str) ->
 /// The `request` variable of admission CEL expressions.
 pub fn cel_request(ctx: &Ctx<'_>, a: &Attributes<'_>) -> Value {
     let info = a.res.info;
+    let (group, version, kind) = a.kind();
     json!({
         "operation": a.operation.as_str(),
         "name": a.name,
         "namespace": a.namespace.unwrap_or(""),
         "dryRun": ctx.dry_run,
         "subResource": a.subresource,
-        "kind": {"group": info.group, "version": info.version, "kind": info.kind},
+        "kind": {"group": group, "version": version, "kind": kind},
         "resource": {"group": info.group, "version": info.version, "resource": info.plural},
-        "requestKind": {"group": info.group, "version": info.version, "kind": info.kind},
+        "requestKind": {"group": group, "version": version, "kind": kind},
         "requestResource": {"group": info.group, "version": info.version, "resource": info.plural},
         "userInfo": super::user_info(ctx),
     })

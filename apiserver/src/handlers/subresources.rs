@@ -7,6 +7,7 @@ use http::Method;
 use serde_json::{Value, json};
 
 use super::{Call, json_response, patch, respond};
+use crate::admission::{self, Attributes, Operation};
 use crate::object;
 use crate::registry::ops::{self, Part};
 use crate::registry::{Ctx, Resource};
@@ -154,6 +155,21 @@ async fn set_replicas(
     replicas: i64,
     expected_rv: Option<String>,
 ) -> Result<Response, ApiError> {
+    // Admission reviews the Scale (`<resource>/scale`, autoscaling/v1), as upstream; the write
+    // underneath is not reviewed again.
+    let (old, _) = ops::get(ctx, res, ns, name).await?;
+    let old_scale = scale_of(res, &old)?;
+    let mut new_scale = old_scale.clone();
+    new_scale["spec"]["replicas"] = json!(replicas);
+    let attrs = Attributes {
+        old_object: Some(&old_scale),
+        kind: Some(("autoscaling", "v1", "Scale")),
+        ..Attributes::new(Operation::Update, res, "scale", name, ns)
+    };
+    admission::mutate(ctx, &attrs, Some(&mut new_scale)).await?;
+    admission::validate(ctx, &Attributes { object: Some(&new_scale), ..attrs }).await?;
+    let replicas = replicas_in(&new_scale)?;
+    let ctx = &Ctx { user: None, ..ctx.clone() };
     let paths = res.strategy.scale_paths().cloned();
     let apply = move |current: &Value| -> Result<Value, ApiError> {
         let mut next = current.clone();
