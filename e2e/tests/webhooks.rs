@@ -30,6 +30,17 @@ fn decide(path: &str, review: &Value) -> Value {
         }
         "/deny" if request.pointer("/object/data/forbidden").is_some() => json!({"uid": uid, "allowed": false,
             "status": {"code": 403, "reason": "Forbidden", "message": "the key \"forbidden\" is not allowed"}}),
+        // Registered for events.k8s.io/v1 only: a core/v1 Event reaches it converted (matchPolicy
+        // Equivalent), with the requested resource alongside.
+        "/events" if request.pointer("/object/note") == Some(&json!("forbidden")) => {
+            let asked = &request["requestResource"];
+            let message = format!(
+                "event via {}/{} refused",
+                asked["group"].as_str().unwrap_or(""),
+                asked["version"].as_str().unwrap_or("")
+            );
+            json!({"uid": uid, "allowed": false, "status": {"message": message}})
+        }
         "/deny" if request["operation"] == "DELETE" && request.pointer("/oldObject/metadata/labels/keep").is_some() => {
             json!({"uid": uid, "allowed": false, "status": {"message": "this one is kept"}})
         }
@@ -146,6 +157,27 @@ async fn webhooks_mutate_deny_and_follow_their_failure_policy() {
     ok(c.kubectl(V, &["label", "cm", "one", "-n", "hooked", "keep-"]));
     ok(c.kubectl(V, &["delete", "cm", "one", "-n", "hooked"]));
     assert!(calls.load(Ordering::SeqCst) >= 8, "the webhook server saw {} calls", calls.load(Ordering::SeqCst));
+
+    // matchPolicy Equivalent: a core/v1 Event is reviewed by a webhook for events.k8s.io/v1.
+    let mut events = configuration("ValidatingWebhookConfiguration", "events", url("/events"), "Fail", json!({}));
+    events["webhooks"][0]["rules"] = json!([{"operations": ["CREATE"], "apiGroups": ["events.k8s.io"],
+        "apiVersions": ["v1"], "resources": ["events"]}]);
+    apply(c, "events.json", &events);
+    let event = c.dir.path().join("event.json");
+    std::fs::write(
+        &event,
+        json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e1", "namespace": "hooked"},
+        "involvedObject": {"kind": "ConfigMap", "name": "one", "namespace": "hooked"}, "message": "forbidden",
+        "reason": "Test", "type": "Normal"})
+        .to_string(),
+    )
+    .expect("write");
+    let refused = refused_eventually(c, &["create", "-f", &event.to_string_lossy()]);
+    assert!(
+        refused.contains(r#"admission webhook "events.test.rkube.dev" denied the request: event via /v1 refused"#),
+        "{refused}"
+    );
+    ok(c.kubectl(V, &["delete", "validatingwebhookconfiguration", "events"]));
 
     // An unreachable webhook: ignored under Ignore, fatal under Fail, until removed.
     let nowhere = json!({"url": "https://127.0.0.1:1/nowhere", "caBundle": ca_bundle});

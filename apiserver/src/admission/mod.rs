@@ -51,6 +51,8 @@ pub struct Attributes<'a> {
     /// The kind of `object` when it is not the resource's own (group, version, kind): a
     /// subresource's view, e.g. autoscaling/v1 Scale for `deployments/scale`.
     pub kind: Option<(&'a str, &'a str, &'a str)>,
+    /// The resource the client asked for, when a rule matched an equivalent one (`res`).
+    pub requested: Option<&'a Resource>,
 }
 
 impl<'a> Attributes<'a> {
@@ -72,7 +74,17 @@ impl<'a> Attributes<'a> {
         name: &'a str,
         namespace: Option<&'a str>,
     ) -> Self {
-        Self { operation, res, subresource, name, namespace, object: None, old_object: None, kind: None }
+        Self {
+            operation,
+            res,
+            subresource,
+            name,
+            namespace,
+            object: None,
+            old_object: None,
+            kind: None,
+            requested: None,
+        }
     }
 }
 
@@ -130,13 +142,15 @@ pub async fn mutate(ctx: &Ctx<'_>, a: &Attributes<'_>, mut obj: Option<&mut Valu
     }
     let mut any_change = false;
     let mut namespace = NamespaceObject::default();
+    let equivalents = ctx.registry.equivalents(a.res);
     // Which webhooks ran, and whether the object changed after each ran (for reinvocation).
     let mut ran: Vec<(Arc<Webhook>, bool)> = Vec::new();
     for hook in &hooks.mutating {
-        if !selected(ctx, hook, a, obj.as_deref(), &mut namespace).await? {
+        let Some(view) = view(hook, a, &equivalents) else { continue };
+        if !selected(ctx, hook, &view, obj.as_deref(), &mut namespace).await? {
             continue;
         }
-        let changed = review::call(ctx, hook, a, obj.as_deref_mut()).await?;
+        let changed = review::call(ctx, hook, &view, obj.as_deref_mut()).await?;
         any_change |= changed;
         for (_, later_change) in &mut ran {
             *later_change |= changed;
@@ -145,8 +159,9 @@ pub async fn mutate(ctx: &Ctx<'_>, a: &Attributes<'_>, mut obj: Option<&mut Valu
     }
     // IfNeeded: once more for those that ran before another webhook changed the object.
     for (hook, changed_after) in ran {
-        if hook.reinvoke && changed_after && selected(ctx, &hook, a, obj.as_deref(), &mut namespace).await? {
-            any_change |= review::call(ctx, &hook, a, obj.as_deref_mut()).await?;
+        let Some(view) = view(&hook, a, &equivalents) else { continue };
+        if hook.reinvoke && changed_after && selected(ctx, &hook, &view, obj.as_deref(), &mut namespace).await? {
+            any_change |= review::call(ctx, &hook, &view, obj.as_deref_mut()).await?;
         }
     }
     Ok(any_change)
@@ -167,13 +182,15 @@ pub async fn validate(ctx: &Ctx<'_>, a: &Attributes<'_>) -> Result<(), ApiError>
         let ns = namespace.get(ctx, a).await.cloned();
         policy::validate(ctx, &hooks.policies, a, ns.as_ref()).await?;
     }
+    let equivalents = ctx.registry.equivalents(a.res);
     let mut chosen = Vec::new();
     for hook in &hooks.validating {
-        if selected(ctx, hook, a, a.object, &mut namespace).await? {
-            chosen.push(hook.clone());
+        let Some(view) = view(hook, a, &equivalents) else { continue };
+        if selected(ctx, hook, &view, a.object, &mut namespace).await? {
+            chosen.push((hook.clone(), view));
         }
     }
-    let calls = chosen.iter().map(|hook| review::call_validating(ctx, hook, a));
+    let calls = chosen.iter().map(|(hook, view)| review::call_validating(ctx, hook, view));
     let results = futures::future::join_all(calls).await;
     results.into_iter().find_map(Result::err).map_or(Ok(()), Err)
 }
@@ -205,8 +222,21 @@ impl NamespaceObject {
     }
 }
 
-/// Whether `hook` is called for this request: rules, namespace and object selectors, then
-/// its matchConditions (an error there follows the failure policy).
+/// The view of the request `hook` sees: the resource itself when a rule covers it, else (under
+/// matchPolicy Equivalent) the first equivalent resource a rule covers, with the object in that
+/// resource's version and the requested resource kept as `requested`.
+fn view<'e>(hook: &Webhook, a: &Attributes<'e>, equivalents: &'e [Arc<Resource>]) -> Option<Attributes<'e>> {
+    if hook.matches_rules(a) {
+        return Some(*a);
+    }
+    if hook.exact || a.kind.is_some() {
+        return None;
+    }
+    equivalents.iter().map(|r| Attributes { res: r, requested: Some(a.res), ..*a }).find(|e| hook.matches_rules(e))
+}
+
+/// Whether `hook`, whose rules cover the request, is called: namespace and object selectors,
+/// then its matchConditions (an error there follows the failure policy).
 async fn selected(
     ctx: &Ctx<'_>,
     hook: &Webhook,
@@ -215,7 +245,7 @@ async fn selected(
     namespace: &mut NamespaceObject,
 ) -> Result<bool, ApiError> {
     let a = &Attributes { object: obj, ..*a };
-    if !hook.matches_rules(a) || !hook.matches_object(a) {
+    if !hook.matches_object(a) {
         return Ok(false);
     }
     let namespace_scoped = a.res.info.namespaced || (a.res.info.group.is_empty() && a.res.info.plural == "namespaces");

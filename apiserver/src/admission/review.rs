@@ -196,6 +196,14 @@ fn request(ctx: &Ctx<'_>, a: &Attributes<'_>, obj: Option<&Value>, uid: &str) ->
     let (group, version, kind) = a.kind();
     let kind = json!({"group": group, "version": version, "kind": kind});
     let resource = json!({"group": info.group, "version": info.version, "resource": info.plural});
+    // Under matchPolicy Equivalent the client asked for another group-version.
+    let (request_kind, request_resource) = match a.requested {
+        Some(r) => (
+            json!({"group": r.info.group, "version": r.info.version, "kind": r.info.kind}),
+            json!({"group": r.info.group, "version": r.info.version, "resource": r.info.plural}),
+        ),
+        None => (kind.clone(), resource.clone()),
+    };
     let options_kind = match a.operation {
         Operation::Create => "CreateOptions",
         Operation::Update => "UpdateOptions",
@@ -206,8 +214,8 @@ fn request(ctx: &Ctx<'_>, a: &Attributes<'_>, obj: Option<&Value>, uid: &str) ->
         "uid": uid,
         "kind": kind,
         "resource": resource,
-        "requestKind": kind,
-        "requestResource": resource,
+        "requestKind": request_kind,
+        "requestResource": request_resource,
         "name": a.name,
         "operation": a.operation.as_str(),
         "userInfo": super::user_info(ctx),

@@ -34,6 +34,9 @@ pub struct Webhook {
     pub reinvoke: bool,
     pub target: Option<Target>,
     pub ca_bundle: Vec<u8>,
+    /// `matchPolicy: Exact` (the default, Equivalent, also matches the same objects served by
+    /// another group-version).
+    pub exact: bool,
     /// `matchConditions` as (name, compiled CEL expression).
     pub match_conditions: Vec<(String, super::policy::Expr)>,
 }
@@ -91,6 +94,7 @@ impl Webhook {
                     timeout: Duration::from_secs(w.get("timeoutSeconds").and_then(Value::as_u64).unwrap_or(10)),
                     reinvoke: w.get("reinvocationPolicy").and_then(Value::as_str) == Some("IfNeeded"),
                     target: Target::from_client_config(&client),
+                    exact: w.get("matchPolicy").and_then(Value::as_str) == Some("Exact"),
                     ca_bundle,
                     match_conditions: w
                         .get("matchConditions")

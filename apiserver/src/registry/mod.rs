@@ -223,6 +223,22 @@ impl Registry {
         self.by_gvr.read().unwrap_or_else(|e| e.into_inner()).get(&key).cloned()
     }
 
+    /// The other served group-versions of the same stored objects (admission's `matchPolicy:
+    /// Equivalent`: apps/v1 and a CRD's other versions, events.k8s.io and core events, ...).
+    pub fn equivalents(&self, res: &Resource) -> Vec<Arc<Resource>> {
+        let location = res.keys.prefix(None);
+        let mut found: Vec<Arc<Resource>> = self
+            .by_gvr
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|r| !std::ptr::eq(r.info, res.info) && r.keys.prefix(None) == location)
+            .cloned()
+            .collect();
+        found.sort_by_key(|r| (r.info.group, r.info.version));
+        found
+    }
+
     /// Every served resource's facts (discovery, OpenAPI).
     pub fn served(&self) -> Vec<&'static ResourceInfo> {
         let mut infos: Vec<_> =
