@@ -61,6 +61,16 @@ impl Config {
 
 /// Runs the apiserver until `shutdown` resolves.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    run_notify(config, shutdown, None).await
+}
+
+/// `run`, telling `ready` once the apiserver serves and its bootstrap objects exist (so
+/// in-process components can start their clients).
+pub async fn run_notify(
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+    ready: Option<tokio::sync::oneshot::Sender<()>>,
+) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating {}", config.data_dir.display()))?;
     let allocators = registry::Allocators::new(&config.service_cluster_ip_range, &config.service_node_port_range)?;
     let tokens = match &config.token_auth_file {
@@ -97,6 +107,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
     registry.start_caches().await.map_err(|e| anyhow::anyhow!("starting watch caches: {e}"))?;
     let definitions = crd::controller::spawn(registry.clone());
     let admission = admission::spawn(registry.clone());
+    registry.admission.wait_ready().await;
     let api = Arc::new(server::Api {
         registry,
         tokens,
@@ -114,6 +125,9 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> anyhow::
         .map_err(|e| anyhow::anyhow!("bootstrap: {e}"))?;
     api.ready.store(true, Ordering::Release);
     tracing::info!("apiserver ready");
+    if let Some(ready) = ready {
+        let _ = ready.send(());
+    }
 
     shutdown.await;
     tracing::info!("apiserver shutting down");

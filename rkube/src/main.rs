@@ -3,6 +3,7 @@
 
 use clap::{Parser, Subcommand};
 
+mod controllers_cmd;
 mod logging;
 mod server_cmd;
 mod store_cmd;
@@ -19,11 +20,13 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// The control plane in one process (for now: the apiserver). Creates the CA and
+    /// The control plane in one process (the apiserver and the controllers). Creates the CA and
     /// certificates on first start and writes DATA_DIR/admin.kubeconfig.
     Server(server_cmd::ServerArgs),
     /// The Kubernetes API server alone.
     Apiserver(server_cmd::ServerArgs),
+    /// The controllers alone, against any apiserver (`--kubeconfig`, else $KUBECONFIG).
+    ControllerManager(controllers_cmd::ControllerManagerArgs),
     /// Inspect or compact the cluster's store (like etcdctl): keys, values, revisions.
     Store(store_cmd::StoreArgs),
 }
@@ -40,7 +43,9 @@ fn main() -> std::process::ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.command {
-            Command::Server(args) | Command::Apiserver(args) => server_cmd::run(args).await,
+            Command::Server(args) => server_cmd::run(args, true).await,
+            Command::Apiserver(args) => server_cmd::run(args, false).await,
+            Command::ControllerManager(args) => controllers_cmd::run(args).await,
             Command::Store(args) => store_cmd::run(args).await,
         }
     });

@@ -1,5 +1,5 @@
-//! `rkube server` (the control plane in one process; for now the apiserver) and
-//! `rkube apiserver`.
+//! `rkube server` (the control plane in one process: the apiserver, then the controllers as its
+//! clients) and `rkube apiserver`.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -69,14 +69,39 @@ impl ServerArgs {
     }
 }
 
-pub async fn run(args: ServerArgs) -> anyhow::Result<()> {
+pub async fn run(args: ServerArgs, with_controllers: bool) -> anyhow::Result<()> {
     let config = args.config();
     let kubeconfig = config.kubeconfig_path();
-    let shutdown = async {
+    let ca = config.data_dir.join("pki").join("ca.crt");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
         shutdown_signal().await;
+        let _ = stop.send(true);
     };
     eprintln!("rkube: admin kubeconfig at {} (export KUBECONFIG={0})", kubeconfig.display());
-    apiserver::run(config, shutdown).await
+    let (ready, is_ready) = tokio::sync::oneshot::channel();
+    let controllers = with_controllers.then(|| {
+        tokio::spawn(async move {
+            // The controllers are clients like any other, once the apiserver serves.
+            if is_ready.await.is_err() {
+                return Ok(());
+            }
+            let mut stopped = stopped.clone();
+            let until_stopped = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            crate::controllers_cmd::run_with(&kubeconfig, std::fs::read_to_string(&ca).ok(), until_stopped).await
+        })
+    });
+    let served = apiserver::run_notify(config, shutdown, Some(ready)).await;
+    if let Some(controllers) = controllers {
+        match controllers.await {
+            Ok(Err(e)) => tracing::warn!(error = %e, "controllers stopped with an error"),
+            Err(e) => tracing::warn!(error = %e, "controllers task failed"),
+            Ok(Ok(())) => {}
+        }
+    }
+    served
 }
 
 async fn shutdown_signal() {

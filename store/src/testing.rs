@@ -18,8 +18,28 @@ pub struct EtcdServer {
 }
 
 impl EtcdServer {
-    /// Starts etcd with its data under `data_dir` and waits until it serves.
+    /// Starts etcd with its data under `data_dir` and waits until it serves. A free port can be
+    /// taken by another process between picking and binding it (tests start many etcds at
+    /// once), so an etcd that exits at start is tried again on other ports.
     pub async fn start(data_dir: &Path) -> Result<Self> {
+        let mut attempt = 0;
+        let fresh = !data_dir.join("etcd").exists();
+        loop {
+            match Self::start_once(data_dir).await {
+                Err(StoreError::Unavailable(why)) if why.starts_with("etcd exited at start") && attempt < 4 => {
+                    attempt += 1;
+                    tracing::warn!(attempt, %why, "etcd did not start; trying other ports");
+                    // What the failed attempt bootstrapped would pin the old ports.
+                    if fresh {
+                        let _ = std::fs::remove_dir_all(data_dir.join("etcd"));
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn start_once(data_dir: &Path) -> Result<Self> {
         let binary = std::env::var("ETCD_BIN").unwrap_or_else(|_| "etcd".into());
         let (client, peer) = (free_port()?, free_port()?);
         let endpoint = format!("http://127.0.0.1:{client}");

@@ -115,6 +115,18 @@ impl Admission {
         Err(ApiError::new(403, "Forbidden", "not yet ready to handle request"))
     }
 
+    /// Waits (a bounded while) for the configurations to be read once, so the server starts
+    /// serving with them in force.
+    pub async fn wait_ready(&self) {
+        for _ in 0..500 {
+            if self.ready.load(std::sync::atomic::Ordering::Acquire) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tracing::warn!("admission configurations not read yet; requests will wait for them");
+    }
+
     fn set(&self, hooks: Hooks) {
         if let Ok(mut current) = self.hooks.write() {
             *current = Arc::new(hooks);

@@ -66,6 +66,11 @@ impl Strategy for Namespaces {
         Ok(())
     }
 
+    fn finalized(&self, obj: &Value) -> bool {
+        crate::object::finalizers(obj).is_empty()
+            && obj.pointer("/spec/finalizers").and_then(Value::as_array).is_none_or(|f| f.is_empty())
+    }
+
     fn begin_deletion(&self, obj: &mut Value) -> bool {
         if let Some(map) = obj.as_object_mut() {
             map.insert("status".into(), json!({"phase": "Terminating"}));

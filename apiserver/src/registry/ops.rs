@@ -455,7 +455,7 @@ async fn write_update(
         return Ok(obj);
     }
     // The last finalizer of a deleting object gone: the object goes.
-    if object::is_deleting(&obj) && object::finalizers(&obj).is_empty() {
+    if object::is_deleting(&obj) && res.strategy.finalized(&obj) {
         store_delete(ctx, res, &obj, revision).await?;
         return Ok(obj);
     }

@@ -62,6 +62,12 @@ pub trait Strategy: Send + Sync + 'static {
         false
     }
 
+    /// Whether a deleting object may go now that an update changed it (upstream: no finalizers
+    /// left; namespaces also wait for `spec.finalizers`, which only `finalize` clears).
+    fn finalized(&self, obj: &Value) -> bool {
+        crate::object::finalizers(obj).is_empty()
+    }
+
     /// Refuses deletions the resource never allows (e.g. the `default` namespace).
     fn check_delete(&self, _obj: &Value) -> Result<(), ApiError> {
         Ok(())

@@ -1,0 +1,81 @@
+//! The controllers inside `rkube server`, seen through stock kubectl: every namespace gets its
+//! `default` ServiceAccount and `kube-root-ca.crt`; deleting a namespace empties it (custom
+//! resources too, waiting for their finalizers) and then removes it.
+
+use std::time::{Duration, Instant};
+
+use e2e::{Backend, Cluster, ok};
+
+const V: &str = "1.33";
+
+fn eventually(c: &Cluster, args: &[&str], want: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let out = c.kubectl(V, args);
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        if out.status.success() && want(&text) {
+            return text;
+        }
+        assert!(Instant::now() < deadline, "kubectl {args:?} never satisfied the test; last output:\n{text}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn write(c: &Cluster, name: &str, text: &str) -> String {
+    let path = c.dir.path().join(name);
+    std::fs::write(&path, text).expect("write manifest");
+    path.to_string_lossy().to_string()
+}
+
+const DEFINITION: &str = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: widgets.example.com}\nspec:\n  group: example.com\n  scope: Namespaced\n  names: {plural: widgets, kind: Widget}\n  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}]\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespaces_get_their_defaults_and_are_emptied_on_delete() {
+    let cluster = Cluster::start(Backend::Embedded).await.expect("cluster starts");
+    let c = &cluster;
+    ok(c.kubectl(V, &["create", "namespace", "team"]));
+    eventually(c, &["get", "serviceaccount", "default", "-n", "team", "-o", "name"], |t| t.contains("default"));
+    let ca = eventually(
+        c,
+        &["get", "configmap", "kube-root-ca.crt", "-n", "team", "-o", "jsonpath={.data.ca\\.crt}"],
+        |t| t.contains("BEGIN CERTIFICATE"),
+    );
+    assert!(ca.trim_end().ends_with("-----END CERTIFICATE-----"), "{ca}");
+    // The defaults come back when deleted; an edited CA bundle is put right.
+    ok(c.kubectl(V, &["delete", "serviceaccount", "default", "-n", "team"]));
+    eventually(c, &["get", "serviceaccount", "default", "-n", "team", "-o", "name"], |t| t.contains("default"));
+    ok(c.kubectl(V, &["patch", "configmap", "kube-root-ca.crt", "-n", "team", "-p", r#"{"data":{"ca.crt":"x"}}"#]));
+    eventually(c, &["get", "configmap", "kube-root-ca.crt", "-n", "team", "-o", "jsonpath={.data.ca\\.crt}"], |t| {
+        t.contains("BEGIN CERTIFICATE")
+    });
+
+    // Content of every kind, a custom object held by a finalizer among it.
+    ok(c.kubectl(V, &["apply", "-f", &write(c, "crd.yaml", DEFINITION)]));
+    ok(c.kubectl(V, &["wait", "--for=condition=Established", "crd/widgets.example.com", "--timeout=20s"]));
+    ok(c.kubectl(V, &["create", "configmap", "settings", "-n", "team", "--from-literal=a=b"]));
+    ok(c.kubectl(V, &["create", "deployment", "web", "-n", "team", "--image=nginx"]));
+    let held = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: held, namespace: team, finalizers: [example.com/hold]}\n";
+    let held = write(c, "held.yaml", held);
+    eventually(c, &["apply", "-f", &held], |_| true);
+
+    ok(c.kubectl(V, &["delete", "namespace", "team", "--wait=false"]));
+    let remaining = eventually(
+        c,
+        &[
+            "get",
+            "namespace",
+            "team",
+            "-o",
+            "jsonpath={.status.conditions[?(@.type==\"NamespaceContentRemaining\")].message}",
+        ],
+        |t| t.contains("widgets.example.com has 1 resource instances"),
+    );
+    assert!(!remaining.contains("configmaps"), "the rest is gone: {remaining}");
+    let left = ok(c.kubectl(V, &["get", "configmaps,deployments", "-n", "team", "-o", "name"]));
+    assert_eq!(left.trim(), "", "only the held widget is left");
+    ok(c.kubectl(
+        V,
+        &["patch", "widget", "held", "-n", "team", "--type=merge", "-p", r#"{"metadata":{"finalizers":null}}"#],
+    ));
+    ok(c.kubectl(V, &["wait", "--for=delete", "namespace/team", "--timeout=30s"]));
+}
