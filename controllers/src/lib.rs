@@ -8,13 +8,15 @@
 //! - `root_ca_publisher.rs`: the `kube-root-ca.crt` ConfigMap in every namespace.
 //!
 //! Each is a kube-runtime `Controller`; `run` starts them all and returns when `shutdown`
-//! resolves.
+//! resolves; `run_elected` does so only while this process holds the controller-manager's
+//! leader Lease (`leader.rs`), so that of several controller-managers one is active.
 
 use std::sync::Arc;
 
 use futures::future::join_all;
 use kube::Client;
 
+pub mod leader;
 pub mod namespace;
 pub mod root_ca_publisher;
 pub mod serviceaccount;
@@ -50,6 +52,33 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()> + Send + 'stat
         }
     }
     Ok(())
+}
+
+/// The Lease the controller-managers elect their leader on (upstream's name, in kube-system).
+pub const LEASE: &str = "kube-controller-manager";
+
+/// `run` while elected leader: returns `Ok` on shutdown and `Err` if leadership is lost (the
+/// process should then exit, as upstream's does).
+pub async fn run_elected(
+    ctx: Context,
+    identity: String,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let elector = leader::Elector::new(ctx.client.clone(), leader::Settings::new(LEASE, identity));
+    leader::run(elector, shutdown, move |mut stopped| async move {
+        run(ctx, async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        })
+        .await
+    })
+    .await
+}
+
+/// A candidate identity as upstream forms it: the host name and something unique.
+pub fn identity() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_else(|_| "localhost".into());
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    format!("{}_{:x}{:08x}", host.trim(), std::process::id(), nanos)
 }
 
 /// Errors of a reconcile: retried with back-off by the controller.

@@ -68,6 +68,15 @@ impl Cluster {
 
     /// Starts a cluster with extra `rkube server` flags.
     pub async fn start_with(backend: Backend, extra: &[&str]) -> Result<Self> {
+        Self::start_command(backend, "server", extra).await
+    }
+
+    /// Starts `rkube apiserver` alone (no controllers).
+    pub async fn start_apiserver(backend: Backend) -> Result<Self> {
+        Self::start_command(backend, "apiserver", &[]).await
+    }
+
+    async fn start_command(backend: Backend, command: &str, extra: &[&str]) -> Result<Self> {
         let _ = tracing_subscriber::fmt().with_test_writer().try_init();
         let dir = tempfile::tempdir()?;
         let (etcd, store_args) = match backend {
@@ -84,7 +93,7 @@ impl Cluster {
             }
         };
         let mut args =
-            vec!["server".to_string(), "--data-dir".to_string(), dir.path().join("data").display().to_string()];
+            vec![command.to_string(), "--data-dir".to_string(), dir.path().join("data").display().to_string()];
         args.extend(["--secure-port", "0"].map(String::from));
         args.extend(store_args);
         args.extend(extra.iter().map(|s| s.to_string()));

@@ -79,3 +79,72 @@ async fn namespaces_get_their_defaults_and_are_emptied_on_delete() {
     ));
     ok(c.kubectl(V, &["wait", "--for=delete", "namespace/team", "--timeout=30s"]));
 }
+
+/// A `rkube controller-manager` process, killed when dropped.
+struct Manager(std::process::Child);
+
+impl Drop for Manager {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn holder(c: &Cluster) -> String {
+    let out = c.kubectl(
+        V,
+        &["get", "lease", "kube-controller-manager", "-n", "kube-system", "-o", "jsonpath={.spec.holderIdentity}"],
+    );
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+/// The pid a candidate identity (`host_<pid hex><8 hex digits>`) names.
+fn pid_of(identity: &str) -> Option<u32> {
+    let tail = identity.rsplit('_').next()?;
+    u32::from_str_radix(tail.get(..tail.len().checked_sub(8)?)?, 16).ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_controller_manager_leads_and_another_takes_over() {
+    let cluster = Cluster::start_apiserver(Backend::Embedded).await.expect("apiserver starts");
+    let c = &cluster;
+    let start = |name: &str| {
+        let log = std::fs::File::create(c.dir.path().join(name)).expect("log file");
+        let child = std::process::Command::new(e2e::rkube_bin())
+            .args(["controller-manager", "--kubeconfig", &c.kubeconfig.to_string_lossy()])
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("controller-manager starts");
+        Manager(child)
+    };
+    let mut managers = vec![start("cm-a.log"), start("cm-b.log")];
+    let leader = eventually(c, &["get", "lease", "kube-controller-manager", "-n", "kube-system", "-o", "name"], |t| {
+        !t.is_empty()
+    });
+    assert!(leader.contains("kube-controller-manager"));
+    let first = holder(c);
+    let leader_pid = pid_of(&first).expect("identity names a pid");
+    let index = managers.iter().position(|m| m.0.id() == leader_pid).expect("the holder is one of ours");
+    // The leader works: a new namespace gets its ServiceAccount.
+    ok(c.kubectl(V, &["create", "namespace", "first"]));
+    eventually(c, &["get", "serviceaccount", "default", "-n", "first", "-o", "name"], |t| t.contains("default"));
+
+    // kill -9 the leader: the other takes the Lease once it expires (15 s) and works.
+    let killed = Instant::now();
+    drop(managers.remove(index));
+    let deadline = Instant::now() + Duration::from_secs(25);
+    let second = loop {
+        let now = holder(c);
+        if !now.is_empty() && now != first {
+            break now;
+        }
+        assert!(Instant::now() < deadline, "nobody took over from {first}");
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let took = killed.elapsed();
+    assert_eq!(pid_of(&second), Some(managers[0].0.id()));
+    assert!(took <= Duration::from_secs(15 + 2 * 2), "took over after {took:?}");
+    ok(c.kubectl(V, &["create", "namespace", "second"]));
+    eventually(c, &["get", "serviceaccount", "default", "-n", "second", "-o", "name"], |t| t.contains("default"));
+}

@@ -43,7 +43,7 @@ pub async fn run_with(
     let config = kube::Config::from_custom_kubeconfig(file, &kube::config::KubeConfigOptions::default()).await?;
     let root_ca = root_ca.or_else(|| config.root_cert.as_ref().and_then(|certs| certs.first()).map(|der| pem(der)));
     let client = kube::Client::try_from(config)?;
-    controllers::run(controllers::Context { client, root_ca }, shutdown).await
+    controllers::run_elected(controllers::Context { client, root_ca }, controllers::identity(), shutdown).await
 }
 
 /// A DER certificate as PEM.
