@@ -13,8 +13,13 @@
 
 use std::sync::Arc;
 
+use futures::StreamExt;
 use futures::future::join_all;
-use kube::Client;
+use k8s_openapi::api::core::v1::Namespace;
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::{Api, Client, ResourceExt};
 
 pub mod leader;
 pub mod namespace;
@@ -79,6 +84,36 @@ pub fn identity() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_else(|_| "localhost".into());
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
     format!("{}_{:x}{:08x}", host.trim(), std::process::id(), nanos)
+}
+
+/// Runs a controller of namespaces that keeps one object of kind `K` named `child` in each
+/// (the default ServiceAccount, the root CA ConfigMap): `reconcile` sees every namespace, and
+/// again whenever its `child` changes or goes.
+pub(crate) async fn per_namespace<K, R, Fut>(
+    ctx: Arc<Context>,
+    child: &'static str,
+    controller: &'static str,
+    reconcile: R,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+    R: FnMut(Arc<Namespace>, Arc<Context>) -> Fut,
+    Fut: Future<Output = Result<Action, Error>> + Send + 'static,
+{
+    let namespaces = Api::<Namespace>::all(ctx.client.clone());
+    let children = Api::<K>::all(ctx.client.clone());
+    let error_policy = move |ns: Arc<Namespace>, error: &Error, _: Arc<Context>| {
+        tracing::warn!(namespace = %ns.name_any(), %error, controller);
+        Action::requeue(std::time::Duration::from_secs(1))
+    };
+    Controller::new(namespaces, watcher::Config::default())
+        .watches(children, watcher::Config::default().fields(&format!("metadata.name={child}")), |o| {
+            o.namespace().map(|ns| ObjectRef::new(&ns))
+        })
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile, error_policy, ctx)
+        .for_each(|_| async {})
+        .await;
 }
 
 /// Errors of a reconcile: retried with back-off by the controller.

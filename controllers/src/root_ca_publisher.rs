@@ -4,14 +4,10 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
-use futures::StreamExt;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{Api, ObjectMeta, PostParams};
-use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 
 use crate::{Context, Error};
@@ -23,16 +19,7 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
         tracing::info!("no cluster CA given: kube-root-ca.crt is not published");
         return Ok(());
     }
-    let namespaces = Api::<Namespace>::all(ctx.client.clone());
-    let config_maps = Api::<ConfigMap>::all(ctx.client.clone());
-    Controller::new(namespaces, watcher::Config::default())
-        .watches(config_maps, watcher::Config::default().fields(&format!("metadata.name={NAME}")), |cm| {
-            cm.namespace().map(|ns| ObjectRef::new(&ns))
-        })
-        .graceful_shutdown_on(shutdown)
-        .run(reconcile, error_policy, ctx)
-        .for_each(|_| async {})
-        .await;
+    crate::per_namespace::<ConfigMap, _, _>(ctx, NAME, "root-ca-cert-publisher", reconcile, shutdown).await;
     Ok(())
 }
 
@@ -64,9 +51,4 @@ async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Context>) -> Result<Action, Erro
         Err(kube::Error::Api(e)) if e.code == 409 || e.code == 403 => Ok(Action::await_change()),
         Err(e) => Err(e.into()),
     }
-}
-
-fn error_policy(ns: Arc<Namespace>, error: &Error, _ctx: Arc<Context>) -> Action {
-    tracing::warn!(namespace = %ns.name_any(), %error, "root CA publisher");
-    Action::requeue(Duration::from_secs(1))
 }

@@ -2,14 +2,10 @@
 //! ServiceAccount; a deleted one comes back.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use futures::StreamExt;
 use k8s_openapi::api::core::v1::{Namespace, ServiceAccount};
 use kube::api::{Api, ObjectMeta, PostParams};
-use kube::runtime::controller::{Action, Controller};
-use kube::runtime::reflector::ObjectRef;
-use kube::runtime::watcher;
+use kube::runtime::controller::Action;
 use kube::{Resource, ResourceExt};
 
 use crate::{Context, Error};
@@ -17,16 +13,7 @@ use crate::{Context, Error};
 const DEFAULT: &str = "default";
 
 pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + Sync + 'static) -> anyhow::Result<()> {
-    let namespaces = Api::<Namespace>::all(ctx.client.clone());
-    let accounts = Api::<ServiceAccount>::all(ctx.client.clone());
-    Controller::new(namespaces, watcher::Config::default())
-        .watches(accounts, watcher::Config::default().fields(&format!("metadata.name={DEFAULT}")), |sa| {
-            sa.namespace().map(|ns| ObjectRef::new(&ns))
-        })
-        .graceful_shutdown_on(shutdown)
-        .run(reconcile, error_policy, ctx)
-        .for_each(|_| async {})
-        .await;
+    crate::per_namespace::<ServiceAccount, _, _>(ctx, DEFAULT, "serviceaccount", reconcile, shutdown).await;
     Ok(())
 }
 
@@ -48,9 +35,4 @@ async fn reconcile(ns: Arc<Namespace>, ctx: Arc<Context>) -> Result<Action, Erro
         Err(kube::Error::Api(e)) if e.code == 409 || e.code == 403 => Ok(Action::await_change()),
         Err(e) => Err(e.into()),
     }
-}
-
-fn error_policy(ns: Arc<Namespace>, error: &Error, _ctx: Arc<Context>) -> Action {
-    tracing::warn!(namespace = %ns.name_any(), %error, "serviceaccount controller");
-    Action::requeue(Duration::from_secs(1))
 }

@@ -2,6 +2,7 @@
 //! directory, on the embedded store or a real etcd) and drives it with the stock kubectl
 //! binaries installed on the machine and with kube-rs.
 
+pub mod bench;
 pub mod greeting;
 pub mod https;
 
@@ -159,6 +160,21 @@ impl Cluster {
     /// Runs stock kubectl `version` with this cluster's kubeconfig.
     pub fn kubectl(&self, version: &str, args: &[&str]) -> Output {
         self.kubectl_cmd(version).args(args).output().unwrap_or_else(|e| panic!("running kubectl {version}: {e}"))
+    }
+
+    /// Runs kubectl `version` with `args` until it succeeds with an output `want` accepts (the
+    /// cluster's controllers work asynchronously); fails the test after 30 s.
+    pub fn eventually(&self, version: &str, args: &[&str], want: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = self.kubectl(version, args);
+            let text = String::from_utf8_lossy(&out.stdout).to_string();
+            if out.status.success() && want(&text) {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "kubectl {args:?} never satisfied the test; last output:\n{text}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
     }
 
     pub fn kubectl_cmd(&self, version: &str) -> Command {

@@ -8,19 +8,6 @@ use e2e::{Backend, Cluster, ok};
 
 const V: &str = "1.33";
 
-fn eventually(c: &Cluster, args: &[&str], want: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let out = c.kubectl(V, args);
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        if out.status.success() && want(&text) {
-            return text;
-        }
-        assert!(Instant::now() < deadline, "kubectl {args:?} never satisfied the test; last output:\n{text}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 fn write(c: &Cluster, name: &str, text: &str) -> String {
     let path = c.dir.path().join(name);
     std::fs::write(&path, text).expect("write manifest");
@@ -34,18 +21,18 @@ async fn namespaces_get_their_defaults_and_are_emptied_on_delete() {
     let cluster = Cluster::start(Backend::Embedded).await.expect("cluster starts");
     let c = &cluster;
     ok(c.kubectl(V, &["create", "namespace", "team"]));
-    eventually(c, &["get", "serviceaccount", "default", "-n", "team", "-o", "name"], |t| t.contains("default"));
-    let ca = eventually(
-        c,
+    c.eventually(V, &["get", "serviceaccount", "default", "-n", "team", "-o", "name"], |t| t.contains("default"));
+    let ca = c.eventually(
+        V,
         &["get", "configmap", "kube-root-ca.crt", "-n", "team", "-o", "jsonpath={.data.ca\\.crt}"],
         |t| t.contains("BEGIN CERTIFICATE"),
     );
     assert!(ca.trim_end().ends_with("-----END CERTIFICATE-----"), "{ca}");
     // The defaults come back when deleted; an edited CA bundle is put right.
     ok(c.kubectl(V, &["delete", "serviceaccount", "default", "-n", "team"]));
-    eventually(c, &["get", "serviceaccount", "default", "-n", "team", "-o", "name"], |t| t.contains("default"));
+    c.eventually(V, &["get", "serviceaccount", "default", "-n", "team", "-o", "name"], |t| t.contains("default"));
     ok(c.kubectl(V, &["patch", "configmap", "kube-root-ca.crt", "-n", "team", "-p", r#"{"data":{"ca.crt":"x"}}"#]));
-    eventually(c, &["get", "configmap", "kube-root-ca.crt", "-n", "team", "-o", "jsonpath={.data.ca\\.crt}"], |t| {
+    c.eventually(V, &["get", "configmap", "kube-root-ca.crt", "-n", "team", "-o", "jsonpath={.data.ca\\.crt}"], |t| {
         t.contains("BEGIN CERTIFICATE")
     });
 
@@ -56,11 +43,11 @@ async fn namespaces_get_their_defaults_and_are_emptied_on_delete() {
     ok(c.kubectl(V, &["create", "deployment", "web", "-n", "team", "--image=nginx"]));
     let held = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: held, namespace: team, finalizers: [example.com/hold]}\n";
     let held = write(c, "held.yaml", held);
-    eventually(c, &["apply", "-f", &held], |_| true);
+    c.eventually(V, &["apply", "-f", &held], |_| true);
 
     ok(c.kubectl(V, &["delete", "namespace", "team", "--wait=false"]));
-    let remaining = eventually(
-        c,
+    let remaining = c.eventually(
+        V,
         &[
             "get",
             "namespace",
@@ -119,16 +106,17 @@ async fn one_controller_manager_leads_and_another_takes_over() {
         Manager(child)
     };
     let mut managers = vec![start("cm-a.log"), start("cm-b.log")];
-    let leader = eventually(c, &["get", "lease", "kube-controller-manager", "-n", "kube-system", "-o", "name"], |t| {
-        !t.is_empty()
-    });
+    let leader =
+        c.eventually(V, &["get", "lease", "kube-controller-manager", "-n", "kube-system", "-o", "name"], |t| {
+            !t.is_empty()
+        });
     assert!(leader.contains("kube-controller-manager"));
     let first = holder(c);
     let leader_pid = pid_of(&first).expect("identity names a pid");
     let index = managers.iter().position(|m| m.0.id() == leader_pid).expect("the holder is one of ours");
     // The leader works: a new namespace gets its ServiceAccount.
     ok(c.kubectl(V, &["create", "namespace", "first"]));
-    eventually(c, &["get", "serviceaccount", "default", "-n", "first", "-o", "name"], |t| t.contains("default"));
+    c.eventually(V, &["get", "serviceaccount", "default", "-n", "first", "-o", "name"], |t| t.contains("default"));
 
     // kill -9 the leader: the other takes the Lease once it expires (15 s) and works.
     let killed = Instant::now();
@@ -146,5 +134,5 @@ async fn one_controller_manager_leads_and_another_takes_over() {
     assert_eq!(pid_of(&second), Some(managers[0].0.id()));
     assert!(took <= Duration::from_secs(15 + 2 * 2), "took over after {took:?}");
     ok(c.kubectl(V, &["create", "namespace", "second"]));
-    eventually(c, &["get", "serviceaccount", "default", "-n", "second", "-o", "name"], |t| t.contains("default"));
+    c.eventually(V, &["get", "serviceaccount", "default", "-n", "second", "-o", "name"], |t| t.contains("default"));
 }

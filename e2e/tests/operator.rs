@@ -2,26 +2,11 @@
 //! definition, reconciles Greetings created with kubectl into ConfigMaps with server-side apply,
 //! and its status shows through the definition's printer columns.
 
-use std::time::{Duration, Instant};
-
 use e2e::{Backend, Cluster, fails, ok};
 
 const V: &str = "1.33";
 
 /// Polls `kubectl get` until `want` holds for its output (the operator works asynchronously).
-fn eventually(c: &Cluster, args: &[&str], want: impl Fn(&str) -> bool) -> String {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let out = c.kubectl(V, args);
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        if out.status.success() && want(&text) {
-            return text;
-        }
-        assert!(Instant::now() < deadline, "kubectl {args:?} never satisfied the test; last output:\n{text}");
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
 fn greeting(name: &str, spec: &str) -> String {
     format!("apiVersion: demo.rkube.dev/v1\nkind: Greeting\nmetadata:\n  name: {name}\nspec: {spec}\n")
 }
@@ -32,7 +17,7 @@ async fn example_operator_reconciles_greetings() {
     let client = cluster.client().await.expect("client");
     let operator = tokio::spawn(e2e::greeting::run(client));
     let c = &cluster;
-    eventually(c, &["get", "crd", "greetings.demo.rkube.dev", "-o", "name"], |t| t.contains("greetings"));
+    c.eventually(V, &["get", "crd", "greetings.demo.rkube.dev", "-o", "name"], |t| t.contains("greetings"));
     ok(c.kubectl(V, &["wait", "--for=condition=Established", "crd/greetings.demo.rkube.dev", "--timeout=20s"]));
 
     // A Greeting created with kubectl: its default applies, the operator writes the ConfigMap
@@ -42,7 +27,7 @@ async fn example_operator_reconciles_greetings() {
     let path = path.to_string_lossy().to_string();
     ok(c.kubectl(V, &["apply", "-f", &path]));
     assert_eq!(ok(c.kubectl(V, &["get", "greeting", "world", "-o", "jsonpath={.spec.times}"])), "1");
-    let table = eventually(c, &["get", "greetings"], |t| t.contains("Hello, World!"));
+    let table = c.eventually(V, &["get", "greetings"], |t| t.contains("Hello, World!"));
     let header = table.lines().next().unwrap_or("");
     assert!(header.contains("MESSAGE") && header.contains("CONFIGMAP"), "{table}");
     assert!(table.lines().any(|l| l.starts_with("world") && l.contains("world-greeting")), "{table}");
@@ -66,14 +51,14 @@ async fn example_operator_reconciles_greetings() {
 
     // A spec change reaches the ConfigMap and the status (with the observed generation).
     ok(c.kubectl(V, &["patch", "greeting", "world", "--type=merge", "-p", r#"{"spec":{"times":2}}"#]));
-    eventually(c, &["get", "cm", "world-greeting", "-o", "jsonpath={.data.message}"], |t| {
+    c.eventually(V, &["get", "cm", "world-greeting", "-o", "jsonpath={.data.message}"], |t| {
         t == "Hello, World! Hello, World!"
     });
-    eventually(c, &["get", "greeting", "world", "-o", "jsonpath={.status.observedGeneration}"], |t| t == "2");
+    c.eventually(V, &["get", "greeting", "world", "-o", "jsonpath={.status.observedGeneration}"], |t| t == "2");
 
     // The operator owns its ConfigMaps: a deleted one comes back.
     ok(c.kubectl(V, &["delete", "cm", "world-greeting"]));
-    eventually(c, &["get", "cm", "world-greeting", "-o", "name"], |t| t.contains("world-greeting"));
+    c.eventually(V, &["get", "cm", "world-greeting", "-o", "name"], |t| t.contains("world-greeting"));
 
     // The derived schema's range and CEL rule are enforced by the server.
     let bad = c.dir.path().join("bad.yaml");

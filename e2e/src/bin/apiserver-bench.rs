@@ -14,10 +14,10 @@
 //! ```
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use e2e::bench::{Samples, load};
 use e2e::{Backend, Cluster};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Pod;
@@ -59,54 +59,6 @@ fn pod(name: &str) -> Pod {
     .unwrap_or_default()
 }
 
-/// Latencies in microseconds, sorted on demand.
-#[derive(Default)]
-struct Samples(Vec<u64>);
-
-impl Samples {
-    fn quantile(&mut self, q: f64) -> f64 {
-        if self.0.is_empty() {
-            return 0.0;
-        }
-        self.0.sort_unstable();
-        let i = ((self.0.len() - 1) as f64 * q).round() as usize;
-        self.0[i] as f64 / 1000.0
-    }
-}
-
-/// Runs `op` from `clients` tasks for `seconds`; returns ops/s and latencies.
-async fn load<F, Fut>(clients: usize, seconds: u64, op: F) -> (f64, Samples)
-where
-    F: Fn(u64) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<()>> + Send,
-{
-    let op = Arc::new(op);
-    let counter = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..clients)
-        .map(|_| {
-            let (op, counter) = (op.clone(), counter.clone());
-            tokio::spawn(async move {
-                let mut samples = Vec::new();
-                while Instant::now() < deadline {
-                    let n = counter.fetch_add(1, Ordering::Relaxed);
-                    let t = Instant::now();
-                    if op(n).await.is_ok() {
-                        samples.push(t.elapsed().as_micros() as u64);
-                    }
-                }
-                samples
-            })
-        })
-        .collect();
-    let mut all = Samples::default();
-    for t in tasks {
-        all.0.extend(t.await.unwrap_or_default());
-    }
-    (all.0.len() as f64 / started.elapsed().as_secs_f64(), all)
-}
-
 fn emit(figure: &str, fields: serde_json::Value) {
     let mut line = json!({"figure": figure});
     if let (Some(l), Some(f)) = (line.as_object_mut(), fields.as_object()) {
@@ -139,7 +91,7 @@ async fn main() -> Result<()> {
     pods.create(&PostParams::default(), &pod("target")).await?;
 
     let c = client.clone();
-    let (healthz, mut h) = load(a.clients, a.seconds, move |_| {
+    let (healthz, mut h) = load(a.clients, a.seconds, move |_, _| {
         let c = c.clone();
         async move {
             c.request_text(http::Request::get("/healthz").body(Vec::new())?).await?;
@@ -149,7 +101,7 @@ async fn main() -> Result<()> {
     .await;
     // Both measured as raw bytes, so the figures are the server's, not the client's decoding.
     let c = client.clone();
-    let (get_pod, mut g) = load(a.clients, a.seconds, move |_| {
+    let (get_pod, mut g) = load(a.clients, a.seconds, move |_, _| {
         let c = c.clone();
         async move {
             c.request_text(http::Request::get("/api/v1/namespaces/default/pods/target").body(Vec::new())?).await?;
@@ -169,7 +121,7 @@ async fn main() -> Result<()> {
     // Pod creates through the API, then the same number of raw puts of a pod-sized value to a
     // local etcd, in the same run.
     let c = client.clone();
-    let (creates, mut cr) = load(a.clients, a.seconds, move |n| {
+    let (creates, mut cr) = load(a.clients, a.seconds, move |_, n| {
         let c = c.clone();
         async move {
             let body = serde_json::to_vec(&pod(&format!("create-{n}")))?;
@@ -190,7 +142,7 @@ async fn main() -> Result<()> {
     let etcd = store::testing::EtcdServer::start(etcd_dir.path()).await?;
     let raw: Arc<dyn store::Store> = Arc::new(etcd.connect().await?);
     let value = bytes::Bytes::from(vec![b'x'; pod_bytes]);
-    let (puts, mut pu) = load(a.clients, a.seconds, move |n| {
+    let (puts, mut pu) = load(a.clients, a.seconds, move |_, n| {
         let (raw, value) = (raw.clone(), value.clone());
         async move {
             raw.create(&format!("/bench/{n}"), value).await?;

@@ -13,11 +13,10 @@
 //! target/release/extensibility-bench [--clients 64] [--seconds 3] [--rounds 3]
 //! ```
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
+use e2e::bench::load;
 use e2e::{Backend, Cluster};
 use serde_json::{Value, json};
 
@@ -46,41 +45,6 @@ fn body(api_version: &str, kind: &str, name: &str) -> Value {
 fn arg(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// Runs `op` from `clients` tasks for `seconds`; returns ops/s and the median latency (ms).
-async fn load<F, Fut>(clients: usize, seconds: u64, op: F) -> (f64, f64)
-where
-    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<()>> + Send,
-{
-    let op = Arc::new(op);
-    let counter = Arc::new(AtomicU64::new(0));
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let started = Instant::now();
-    let tasks: Vec<_> = (0..clients)
-        .map(|client| {
-            let (op, counter) = (op.clone(), counter.clone());
-            tokio::spawn(async move {
-                let mut samples = Vec::new();
-                while Instant::now() < deadline {
-                    let n = counter.fetch_add(1, Ordering::Relaxed);
-                    let t = Instant::now();
-                    if op(client, n).await.is_ok() {
-                        samples.push(t.elapsed().as_micros() as u64);
-                    }
-                }
-                samples
-            })
-        })
-        .collect();
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap_or_default());
-    }
-    all.sort_unstable();
-    let median = all.get(all.len() / 2).map_or(0.0, |us| *us as f64 / 1000.0);
-    (all.len() as f64 / started.elapsed().as_secs_f64(), median)
 }
 
 async fn send(c: &kube::Client, method: &str, path: &str, content_type: &str, body: &Value) -> Result<()> {
@@ -156,7 +120,7 @@ async fn main() -> Result<()> {
         }
         for apply in [false, true] {
             let c = client.clone();
-            let (rate, ms) = load(clients, seconds, move |i, n| {
+            let (rate, mut samples) = load(clients, seconds, move |i, n| {
                 let c = c.clone();
                 async move {
                     let path = format!("/api/v1/namespaces/default/configmaps/cm-{i}");
@@ -180,10 +144,10 @@ async fn main() -> Result<()> {
             .await;
             if apply {
                 applies.push(rate);
-                apply_ms.push(ms);
+                apply_ms.push(samples.quantile(0.5));
             } else {
                 merges.push(rate);
-                merge_ms.push(ms);
+                merge_ms.push(samples.quantile(0.5));
             }
         }
     }
