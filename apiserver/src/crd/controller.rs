@@ -289,9 +289,18 @@ async fn clean_up(registry: &Arc<Registry>, crd: &Value, group: &str, plural: &s
             Err(e) => Err(e),
         };
     }
-    let Some(res) = registry.get(group, storage_version, plural) else {
-        return Err(ApiError::internal(format!("{plural}.{group}/{storage_version} is not served")));
-    };
+    // Any served version deletes the same stored objects; the storage version is preferred.
+    let served_versions = crd
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.get("name")?.as_str())
+        .collect::<Vec<_>>();
+    let res = std::iter::once(storage_version)
+        .chain(served_versions)
+        .find_map(|version| registry.get(group, version, plural))
+        .ok_or_else(|| ApiError::internal(format!("no version of {plural}.{group} is served")))?;
     let opts = ops::DeleteOptions::default();
     for kv in &page.kvs {
         let obj = crate::storage::decode(kv)?;
