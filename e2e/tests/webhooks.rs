@@ -308,6 +308,34 @@ async fn validating_admission_policies_deny_and_warn() {
     );
     ok(c.kubectl(V, &["scale", "deployment", "web", "-n", "checked", "--replicas=6"]));
 
+    // matchPolicy Equivalent (the default): a policy on events.k8s.io/v1 events also sees a core
+    // v1 Event, converted (`note` is core's `message`).
+    apply(
+        c,
+        "ev.json",
+        &json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": "quiet-events"}, "spec": {"matchConstraints": {"resourceRules": [{"apiGroups": ["events.k8s.io"],
+            "apiVersions": ["v1"], "operations": ["CREATE"], "resources": ["events"]}]},
+        "validations": [{"expression": "object.note != 'loud'", "message": "no loud events"}]}}),
+    );
+    apply(
+        c,
+        "evb.json",
+        &json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": "quiet-events-binding"}, "spec": {"policyName": "quiet-events", "validationActions": ["Deny"]}}),
+    );
+    let event = c.dir.path().join("loud.json");
+    std::fs::write(
+        &event,
+        json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "loud", "namespace": "free"},
+        "involvedObject": {"kind": "Deployment", "name": "web", "namespace": "free"}, "message": "loud",
+        "reason": "Test", "type": "Normal"})
+        .to_string(),
+    )
+    .expect("write");
+    let refused = refused_eventually(c, &["create", "-f", &event.to_string_lossy()]);
+    assert!(refused.contains("denied request: no loud events"), "{refused}");
+
     // Warn, with params from a ConfigMap: the write goes through with the warning.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {

@@ -45,6 +45,9 @@ struct Matcher {
     exclude: Vec<Rule>,
     namespace_selector: Option<Selector>,
     object_selector: Option<Selector>,
+    /// `matchPolicy: Exact` (default Equivalent: the same objects through another
+    /// group-version match too).
+    exact: bool,
 }
 
 impl Matcher {
@@ -55,6 +58,7 @@ impl Matcher {
             exclude: rules("excludeResourceRules"),
             namespace_selector: selector(v.get("namespaceSelector")),
             object_selector: selector(v.get("objectSelector")),
+            exact: v.get("matchPolicy").and_then(Value::as_str) == Some("Exact"),
         }
     }
 
@@ -163,10 +167,23 @@ pub async fn validate(
 ) -> Result<(), ApiError> {
     let namespace_labels =
         namespace.and_then(object::metadata).and_then(|m| m.get("labels")).and_then(Value::as_object);
+    let equivalents = ctx.registry.equivalents(a.res);
     for b in bound {
-        if !b.policy.constraints.matches(a, namespace_labels)
-            || !b.matcher.as_ref().is_none_or(|m| m.matches(a, namespace_labels))
-        {
+        // The request as the policy's rules see it: itself, or (matchPolicy Equivalent) the same
+        // object through another group-version, in that version's form.
+        let view = if b.policy.constraints.matches(a, namespace_labels) {
+            Some(*a)
+        } else if b.policy.constraints.exact || a.kind.is_some() {
+            None
+        } else {
+            equivalents
+                .iter()
+                .map(|r| Attributes { res: r, requested: Some(a.res), ..*a })
+                .find(|e| b.policy.constraints.matches(e, namespace_labels))
+        };
+        let Some(view) = view else { continue };
+        let a = &view;
+        if !b.matcher.as_ref().is_none_or(|m| m.matches(a, namespace_labels)) {
             continue;
         }
         let params = match params(ctx, b, a).await {
