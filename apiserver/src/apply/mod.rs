@@ -42,6 +42,8 @@
 
 mod compiled;
 mod fieldset;
+
+pub(crate) use fieldset::go_json_string;
 mod managed;
 mod schema;
 mod updater;

@@ -147,7 +147,7 @@ fn write_json(out: &mut String, v: &Value, floats: bool) {
             Some(n) => out.push_str(&json_float(n.as_f64())),
             None => out.push('0'),
         },
-        Value::String(s) => json_string(out, s),
+        Value::String(s) => crate::apply::go_json_string(s, out),
         Value::Array(a) => {
             out.push('[');
             for (i, x) in a.iter().enumerate() {
@@ -166,30 +166,13 @@ fn write_json(out: &mut String, v: &Value, floats: bool) {
                 if i > 0 {
                     out.push(',');
                 }
-                json_string(out, k);
+                crate::apply::go_json_string(k, out);
                 out.push(':');
                 write_json(out, &m[k.as_str()], floats);
             }
             out.push('}');
         }
     }
-}
-
-fn json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 // ---- field.Error constructors (apimachinery's ErrorBody wording) ----
