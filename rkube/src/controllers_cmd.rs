@@ -17,17 +17,11 @@ pub struct ControllerManagerArgs {
 }
 
 pub async fn run(args: ControllerManagerArgs) -> anyhow::Result<()> {
-    let kubeconfig = match args.kubeconfig {
-        Some(path) => path,
-        None => std::env::var_os("KUBECONFIG").map(PathBuf::from).unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".kube").join("config")
-        }),
-    };
     let root_ca = match &args.root_ca_file {
         Some(path) => Some(std::fs::read_to_string(path)?),
         None => None,
     };
-    run_with(&kubeconfig, root_ca, async {
+    run_with(&crate::kubeconfig::path(args.kubeconfig), root_ca, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await
@@ -39,17 +33,7 @@ pub async fn run_with(
     root_ca: Option<String>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let file = kube::config::Kubeconfig::read_from(kubeconfig)?;
-    let config = kube::Config::from_custom_kubeconfig(file, &kube::config::KubeConfigOptions::default()).await?;
-    let root_ca = root_ca.or_else(|| config.root_cert.as_ref().and_then(|certs| certs.first()).map(|der| pem(der)));
-    let client = kube::Client::try_from(config)?;
+    let (client, kubeconfig_ca) = crate::kubeconfig::client(kubeconfig).await?;
+    let root_ca = root_ca.or(kubeconfig_ca);
     controllers::run_elected(controllers::Context { client, root_ca }, controllers::identity(), shutdown).await
-}
-
-/// A DER certificate as PEM.
-fn pem(der: &[u8]) -> String {
-    use base64::Engine;
-    let text = base64::engine::general_purpose::STANDARD.encode(der);
-    let lines: Vec<&str> = text.as_bytes().chunks(64).filter_map(|c| std::str::from_utf8(c).ok()).collect();
-    format!("-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n", lines.join("\n"))
 }

@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 mod controllers_cmd;
+mod kubeconfig;
 mod logging;
 mod server_cmd;
 mod store_cmd;
