@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 mod controllers_cmd;
 mod kubeconfig;
 mod logging;
+mod metrics_server;
 mod server_cmd;
 mod store_cmd;
 
