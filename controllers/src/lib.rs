@@ -22,6 +22,8 @@ use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 
 pub mod deployment;
+pub mod endpoints;
+pub mod endpointslice;
 pub mod framework;
 pub mod garbagecollector;
 pub mod leader;
@@ -100,6 +102,8 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()> + Send + 'stat
         tokio::spawn(nodelifecycle::run(ctx.clone(), signal())),
         tokio::spawn(taint_eviction::run(ctx.clone(), signal())),
         tokio::spawn(podgc::run(ctx.clone(), signal())),
+        tokio::spawn(endpoints::run(ctx.clone(), signal())),
+        tokio::spawn(endpointslice::run(ctx.clone(), signal())),
         tokio::spawn(replicaset::run::<k8s_openapi::api::apps::v1::ReplicaSet>(ctx.clone(), "replicaset", signal())),
         tokio::spawn(replicaset::run::<k8s_openapi::api::core::v1::ReplicationController>(
             ctx.clone(),
