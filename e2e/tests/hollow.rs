@@ -107,6 +107,14 @@ async fn up_runs_ready_hollow_nodes_that_renew_their_leases() {
     );
     lease_advances(c, "hollow-node-1", Duration::from_secs(15));
 
+    // The node lifecycle controller marks a node whose Lease expired Ready=Unknown; a live
+    // kubelet puts it back at once.
+    let unknown = r#"{"status":{"conditions":[{"type":"Ready","status":"Unknown","reason":"NodeStatusUnknown","message":"Kubelet stopped posting node status."}]}}"#;
+    ok(c.kubectl(V, &["patch", "node", "hollow-node-2", "--subresource=status", "-p", unknown]));
+    let ready =
+        r#"jsonpath={.status.conditions[?(@.type=="Ready")].status}/{.status.conditions[?(@.type=="Ready")].reason}"#;
+    c.eventually(V, &["get", "node", "hollow-node-2", "-o", ready], |t| t == "True/KubeletReady");
+
     assert_eq!(http_get(port.parse().unwrap_or_default(), "/healthz"), "ok");
     let metrics = http_get(port.parse().unwrap_or_default(), "/metrics");
     assert!(metrics.contains("kubelet_hollow_nodes 3"), "{metrics}");
@@ -254,4 +262,42 @@ fn real_nodes_and_the_real_kubelet_are_refused_with_a_hint() {
     let help = String::from_utf8_lossy(&run(&["kubelet", "--help"]).stdout).to_string();
     assert!(help.contains("simulated") && help.contains("no container runs"), "{help}");
     assert!(help.contains("plain-HTTP"), "{help}");
+}
+
+fn pod_ip(c: &Cluster, name: &str) -> String {
+    ok(c.kubectl(V, &["get", "pod", name, "-o", "jsonpath={.status.podIP}"]))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_hollow_kubelet_adopts_its_running_pods() {
+    let cluster = Cluster::start(Backend::Embedded).await.expect("cluster starts");
+    let c = &cluster;
+    let port = free_port().to_string();
+    let extra = ["--healthz-port", port.as_str()];
+    let kubelet = c.start_hollow_kubelet("node-c", &extra).expect("kubelet starts");
+    wait_ready(c, &["node-c"]);
+    let cidr = r#"{"spec":{"podCIDR":"10.244.3.0/29","podCIDRs":["10.244.3.0/29"]}}"#;
+    ok(c.kubectl(V, &["patch", "node", "node-c", "-p", cidr]));
+    let pod = |name: &str| {
+        let path = c.dir.path().join(format!("{name}.yaml"));
+        let text = POD.replace("name: web", &format!("name: {name}")).replace("hollow-node-0", "node-c");
+        std::fs::write(&path, text).expect("write manifest");
+        ok(c.kubectl(V, &["apply", "-f", &path.to_string_lossy()]));
+        ok(c.kubectl(V, &["wait", "--for=condition=Ready", &format!("pod/{name}"), "--timeout=30s"]));
+    };
+    pod("first");
+    let first = pod_ip(c, "first");
+    let started = ok(c.kubectl(V, &["get", "pod", "first", "-o", "jsonpath={.status.startTime}"]));
+
+    drop(kubelet);
+    let _kubelet = c.start_hollow_kubelet("node-c", &extra).expect("kubelet restarts");
+    pod("second");
+    let second = pod_ip(c, "second");
+    assert_ne!(first, second, "the restarted kubelet knows the address of the pod it found running");
+    assert_eq!(pod_ip(c, "first"), first);
+    assert_eq!(ok(c.kubectl(V, &["get", "pod", "first", "-o", "jsonpath={.status.startTime}"])), started);
+    // It wrote the status of the new pod only.
+    let metrics = http_get(port.parse().unwrap_or_default(), "/metrics");
+    assert!(metrics.contains("kubelet_pod_status_updates_total{result=\"success\"} 1\n"), "{metrics}");
+    assert!(metrics.contains("kubelet_running_pods 2"), "{metrics}");
 }
