@@ -55,6 +55,8 @@ pub(crate) struct HollowNode {
     /// Its Ready condition as the node watch last showed it.
     ready_seen: AtomicBool,
     status_busy: AtomicBool,
+    /// `nodeInfo.bootID`: new with each start of the process, as a machine's after a reboot.
+    boot_id: String,
     /// The Lease as last written; locked by the renewal in flight.
     lease: tokio::sync::Mutex<Option<Lease>>,
     times: Mutex<ConditionTimes>,
@@ -80,6 +82,7 @@ impl HollowNode {
             registered: AtomicBool::new(false),
             ready_seen: AtomicBool::new(false),
             status_busy: AtomicBool::new(false),
+            boot_id: uuid::Uuid::new_v4().to_string(),
             lease: tokio::sync::Mutex::new(None),
             times: Mutex::new(ConditionTimes { ready_since: now, healthy_since: now }),
             cidr: watch::Sender::new(None),
@@ -253,7 +256,7 @@ async fn register(shared: Arc<Shared>, node: Arc<HollowNode>) {
 
 async fn write_status(shared: &Shared, node: &HollowNode) -> Result<(), kube::Error> {
     let times = lock(&node.times).clone();
-    let status = node::node_status(&node.identity, &shared.capacity, &times, Timestamp::now());
+    let status = node::node_status(&node.identity, &shared.capacity, &times, &node.boot_id, Timestamp::now());
     let written = {
         let _permit = shared.writes.acquire().await;
         node::write_status(&shared.nodes_api, &node.identity.name, &status).await
@@ -281,16 +284,18 @@ async fn renew_lease(shared: &Shared, node: &HollowNode) {
     // A renewal still in flight (a slow apiserver) is not doubled.
     let Ok(mut cached) = node.lease.try_lock() else { return };
     let uid = lock(&node.uid).clone();
-    let renewed = lease::renew(&shared.leases_api, &node.identity.name, uid.as_deref(), &mut cached).await;
+    let renewed = {
+        let _permit = shared.writes.acquire().await;
+        lease::renew(&shared.leases_api, &node.identity.name, uid.as_deref(), &mut cached).await
+    };
     shared.metrics.lease_renewals.get_or_create(&result(renewed.is_ok())).inc();
     if let Err(e) = renewed {
         tracing::warn!(node = %node.identity.name, error = %e, "renewing the node lease");
     }
 }
 
-/// One timer for every node: a heap of (when, node, task). Due tasks run on their own, each
-/// holding a write permit; when all permits are taken the ticker waits, which slows everyone
-/// evenly rather than piling up requests.
+/// One timer for every node: a heap of (when, node, task). Due tasks run on their own and
+/// take a write permit for their request.
 async fn ticker(shared: Arc<Shared>, mut ticks: mpsc::UnboundedReceiver<(Instant, usize, Task)>) {
     let mut heap: BinaryHeap<Reverse<(Instant, usize, Task)>> = BinaryHeap::new();
     loop {
@@ -313,11 +318,9 @@ async fn ticker(shared: Arc<Shared>, mut ticks: mpsc::UnboundedReceiver<(Instant
                         Task::Status => STATUS_REPORT_INTERVAL,
                     };
                     heap.push(Reverse((now + period, index, task)));
-                    let Ok(permit) = shared.writes.clone().acquire_owned().await else { return };
                     let shared = shared.clone();
+                    // Each waits for a write permit; a node never has two of a kind pending.
                     tokio::spawn(async move {
-                        // The permit is released before the write takes its own.
-                        drop(permit);
                         match task {
                             Task::Lease => renew_lease(&shared, &node).await,
                             Task::Status => report_status(&shared, &node, false).await,

@@ -87,7 +87,13 @@ pub struct ConditionTimes {
 }
 
 /// The full status of a hollow node at `now`: always Ready, never under pressure.
-pub fn node_status(identity: &Identity, capacity: &Capacity, times: &ConditionTimes, now: Timestamp) -> NodeStatus {
+pub fn node_status(
+    identity: &Identity,
+    capacity: &Capacity,
+    times: &ConditionTimes,
+    boot_id: &str,
+    now: Timestamp,
+) -> NodeStatus {
     let resources = BTreeMap::from([
         ("cpu".to_string(), Quantity(capacity.cpu.clone())),
         ("memory".to_string(), Quantity(capacity.memory.clone())),
@@ -140,7 +146,7 @@ pub fn node_status(identity: &Identity, capacity: &Capacity, times: &ConditionTi
             kube_proxy_version: String::new(),
             machine_id: machine_id(&identity.name),
             system_uuid: machine_id(&identity.name),
-            boot_id: uuid::Uuid::new_v4().to_string(),
+            boot_id: boot_id.to_string(),
             ..NodeSystemInfo::default()
         }),
         ..NodeStatus::default()
@@ -225,7 +231,7 @@ mod tests {
         let now = Timestamp::from_second(1_700_000_300).unwrap();
         let times = ConditionTimes { ready_since: since, healthy_since: since };
         let capacity = Capacity::default();
-        let status = node_status(&identity(), &capacity, &times, now);
+        let status = node_status(&identity(), &capacity, &times, "b-1", now);
         let conditions = status.conditions.unwrap();
         let ready = conditions.iter().find(|c| c.type_ == "Ready").unwrap();
         assert_eq!(ready.status, "True");
@@ -254,6 +260,7 @@ mod tests {
         assert_eq!(info.kubelet_version, KUBELET_VERSION);
         assert!(info.container_runtime_version.starts_with("hollow://"));
         assert_eq!(info.machine_id.len(), 32);
+        assert_eq!(info.boot_id, "b-1");
         assert_eq!(status.daemon_endpoints.unwrap().kubelet_endpoint.unwrap().port, 10250);
     }
 }
