@@ -77,6 +77,26 @@ impl Cluster {
         Self::start_command(backend, "apiserver", &[]).await
     }
 
+    /// Starts `rkube up` (the server plus in-process nodes, e.g. `--nodes 0 --hollow-nodes 3`).
+    pub async fn start_up(backend: Backend, extra: &[&str]) -> Result<Self> {
+        Self::start_command(backend, "up", extra).await
+    }
+
+    /// Starts `rkube kubelet --hollow --node-name NAME` (and `extra` flags) against this cluster,
+    /// logging to `kubelet-NAME.log` in the cluster's directory.
+    pub fn start_hollow_kubelet(&self, name: &str, extra: &[&str]) -> Result<Process> {
+        let log = std::fs::File::create(self.dir.path().join(format!("kubelet-{name}.log")))?;
+        let kubeconfig = self.kubeconfig.display().to_string();
+        let child = Command::new(rkube_bin())
+            .args(["kubelet", "--hollow", "--kubeconfig", &kubeconfig, "--node-name", name])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {}", rkube_bin().display()))?;
+        Ok(Process(child))
+    }
+
     async fn start_command(backend: Backend, command: &str, extra: &[&str]) -> Result<Self> {
         let _ = tracing_subscriber::fmt().with_test_writer().try_init();
         let dir = tempfile::tempdir()?;
@@ -193,6 +213,16 @@ fn spawn(args: &[String], dir: &Path) -> Result<Child> {
         .stderr(log)
         .spawn()
         .with_context(|| format!("starting {}", rkube_bin().display()))
+}
+
+/// A child process, killed (SIGKILL) when dropped.
+pub struct Process(pub Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 impl Drop for Cluster {

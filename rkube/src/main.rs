@@ -5,10 +5,12 @@ use clap::{Parser, Subcommand};
 
 mod controllers_cmd;
 mod kubeconfig;
+mod kubelet_cmd;
 mod logging;
 mod metrics_server;
 mod server_cmd;
 mod store_cmd;
+mod up_cmd;
 
 #[derive(Parser, Debug)]
 #[command(name = "rkube", version, about = "A Kubernetes-compatible cluster in one binary")]
@@ -29,6 +31,12 @@ enum Command {
     Apiserver(server_cmd::ServerArgs),
     /// The controllers alone, against any apiserver (`--kubeconfig`, else $KUBECONFIG).
     ControllerManager(controllers_cmd::ControllerManagerArgs),
+    /// `server` plus nodes in one process; prints `export KUBECONFIG=...` once every node is
+    /// Ready. Only hollow (simulated) nodes for now: `--nodes 0 --hollow-nodes M`.
+    Up(up_cmd::UpArgs),
+    /// The node agent. Only `--hollow` for now: a simulated node (no container runs) that
+    /// registers, renews its Lease and reports the pods bound to it Running.
+    Kubelet(kubelet_cmd::KubeletArgs),
     /// Inspect or compact the cluster's store (like etcdctl): keys, values, revisions.
     Store(store_cmd::StoreArgs),
 }
@@ -48,6 +56,8 @@ fn main() -> std::process::ExitCode {
             Command::Server(args) => server_cmd::run(args, true).await,
             Command::Apiserver(args) => server_cmd::run(args, false).await,
             Command::ControllerManager(args) => controllers_cmd::run(args).await,
+            Command::Up(args) => up_cmd::run(args).await,
+            Command::Kubelet(args) => kubelet_cmd::run(args).await,
             Command::Store(args) => store_cmd::run(args).await,
         }
     });

@@ -73,6 +73,17 @@ impl ServerArgs {
 }
 
 pub async fn run(args: ServerArgs, with_controllers: bool) -> anyhow::Result<()> {
+    run_until(args, with_controllers, shutdown_signal(), None).await
+}
+
+/// `run` until `shutdown` resolves; with the controllers, `serving` is told once the apiserver
+/// serves (`rkube up` starts its nodes then).
+pub async fn run_until(
+    args: ServerArgs,
+    with_controllers: bool,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    serving: Option<tokio::sync::oneshot::Sender<()>>,
+) -> anyhow::Result<()> {
     let mut config = args.config();
     let metrics = std::sync::Arc::new(controllers::framework::Metrics::default());
     if with_controllers {
@@ -83,7 +94,7 @@ pub async fn run(args: ServerArgs, with_controllers: bool) -> anyhow::Result<()>
     let ca = config.data_dir.join("pki").join("ca.crt");
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let shutdown = async move {
-        shutdown_signal().await;
+        shutdown.await;
         let _ = stop.send(true);
     };
     eprintln!("rkube: admin kubeconfig at {} (export KUBECONFIG={0})", kubeconfig.display());
@@ -93,6 +104,9 @@ pub async fn run(args: ServerArgs, with_controllers: bool) -> anyhow::Result<()>
             // The controllers are clients like any other, once the apiserver serves.
             if is_ready.await.is_err() {
                 return Ok(());
+            }
+            if let Some(serving) = serving {
+                let _ = serving.send(());
             }
             let mut stopped = stopped.clone();
             let until_stopped = async move {
@@ -120,7 +134,7 @@ pub async fn run(args: ServerArgs, with_controllers: bool) -> anyhow::Result<()>
     served
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
