@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 mod controllers_cmd;
 mod kubeconfig;
 mod logging;
+mod scheduler_cmd;
 mod server_cmd;
 mod store_cmd;
 
@@ -21,13 +22,15 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// The control plane in one process (the apiserver and the controllers). Creates the CA and
-    /// certificates on first start and writes DATA_DIR/admin.kubeconfig.
+    /// The control plane in one process (the apiserver, the controllers and the scheduler).
+    /// Creates the CA and certificates on first start and writes DATA_DIR/admin.kubeconfig.
     Server(server_cmd::ServerArgs),
     /// The Kubernetes API server alone.
     Apiserver(server_cmd::ServerArgs),
     /// The controllers alone, against any apiserver (`--kubeconfig`, else $KUBECONFIG).
     ControllerManager(controllers_cmd::ControllerManagerArgs),
+    /// The scheduler alone, against any apiserver (`--kubeconfig`, else $KUBECONFIG).
+    Scheduler(scheduler_cmd::SchedulerArgs),
     /// Inspect or compact the cluster's store (like etcdctl): keys, values, revisions.
     Store(store_cmd::StoreArgs),
 }
@@ -47,6 +50,7 @@ fn main() -> std::process::ExitCode {
             Command::Server(args) => server_cmd::run(args, true).await,
             Command::Apiserver(args) => server_cmd::run(args, false).await,
             Command::ControllerManager(args) => controllers_cmd::run(args).await,
+            Command::Scheduler(args) => scheduler_cmd::run(args).await,
             Command::Store(args) => store_cmd::run(args).await,
         }
     });

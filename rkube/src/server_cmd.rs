@@ -1,5 +1,5 @@
-//! `rkube server` (the control plane in one process: the apiserver, then the controllers as its
-//! clients) and `rkube apiserver`.
+//! `rkube server` (the control plane in one process: the apiserver, then the controllers and the
+//! scheduler as its clients) and `rkube apiserver`.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -86,6 +86,7 @@ pub async fn run(args: ServerArgs, with_controllers: bool) -> anyhow::Result<()>
             if is_ready.await.is_err() {
                 return Ok(());
             }
+            tokio::spawn(crate::scheduler_cmd::in_server(kubeconfig.clone(), stopped.clone()));
             let mut stopped = stopped.clone();
             let until_stopped = async move {
                 let _ = stopped.wait_for(|s| *s).await;
