@@ -44,6 +44,7 @@ pub async fn run(args: SchedulerArgs) -> anyhow::Result<()> {
             Scoring::MostAllocated => scheduler::ScoringStrategy::MostAllocated,
         },
         percentage_of_nodes_to_score: args.percentage_of_nodes_to_score,
+        instance: None,
     };
     run_with(&crate::kubeconfig::path(args.kubeconfig), config, args.leader_elect, async {
         let _ = tokio::signal::ctrl_c().await;

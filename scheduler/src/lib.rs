@@ -44,6 +44,8 @@ pub struct Config {
     pub scoring_strategy: ScoringStrategy,
     /// 0: upstream's adaptive rule.
     pub percentage_of_nodes_to_score: u32,
+    /// The events' reportingInstance (`run_elected` uses the leader election identity).
+    pub instance: Option<String>,
 }
 
 impl Default for Config {
@@ -53,6 +55,7 @@ impl Default for Config {
             bind_address: None,
             scoring_strategy: ScoringStrategy::LeastAllocated,
             percentage_of_nodes_to_score: 0,
+            instance: None,
         }
     }
 }
@@ -88,27 +91,49 @@ fn map_event<A, B>(event: watcher::Event<A>, f: impl Fn(A) -> B) -> watcher::Eve
     }
 }
 
+/// Serves `/metrics` and `/healthz` (if `config.bind_address`) while `work` runs; the server
+/// runs whether or not this process leads, as upstream's does.
+async fn with_metrics_server<F>(config: &Config, work: impl FnOnce(Arc<metrics::Metrics>) -> F) -> anyhow::Result<()>
+where
+    F: Future<Output = anyhow::Result<()>>,
+{
+    let metrics = Arc::new(metrics::Metrics::default());
+    let Some(addr) = config.bind_address else { return work(metrics).await };
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let until = async move {
+        let _ = stopped.wait_for(|s| *s).await;
+    };
+    let mut server = tokio::spawn(metrics::serve(addr, metrics.clone(), until));
+    let outcome = tokio::select! {
+        outcome = work(metrics) => outcome,
+        // A server that cannot bind its address stops the scheduler (as upstream's).
+        served = &mut server => return served.map_err(anyhow::Error::from).and_then(|r| r),
+    };
+    let _ = stop.send(true);
+    match server.await {
+        Ok(Err(e)) => tracing::warn!(error = %e, "metrics server failed"),
+        Err(e) => tracing::warn!(error = %e, "metrics server task failed"),
+        Ok(Ok(())) => {}
+    }
+    outcome
+}
+
 /// Runs the scheduler until `shutdown` resolves.
 pub async fn run(
     client: Client,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()>
-where
-{
-    let metrics = Arc::new(metrics::Metrics::default());
+) -> anyhow::Result<()> {
+    with_metrics_server(&config.clone(), |metrics| schedule(client, config, metrics, shutdown)).await
+}
+
+async fn schedule(
+    client: Client,
+    config: Config,
+    metrics: Arc<metrics::Metrics>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let server = match config.bind_address {
-        Some(addr) => {
-            let mut stopped = stopped.clone();
-            let until = async move {
-                let _ = stopped.wait_for(|s| *s).await;
-            };
-            let listener = metrics::serve(addr, metrics.clone(), until);
-            Some(tokio::spawn(listener))
-        }
-        None => None,
-    };
     let (tx, rx) = mpsc::unbounded_channel();
     let watches = vec![
         forward(Api::<Node>::all(client.clone()), tx.clone(), schedule_one::Message::Node),
@@ -133,13 +158,6 @@ where
         w.abort();
     }
     let _ = looping.await;
-    if let Some(server) = server {
-        match server.await {
-            Ok(Err(e)) => return Err(e),
-            Err(e) => tracing::warn!(error = %e, "metrics server task failed"),
-            Ok(Ok(())) => {}
-        }
-    }
     outcome
 }
 
@@ -151,13 +169,16 @@ pub async fn run_elected(
     identity: String,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let config = Config { instance: config.instance.or_else(|| Some(identity.clone())), ..config };
     let elector =
         controllers::leader::Elector::new(client.clone(), controllers::leader::Settings::new(LEASE, identity));
-    controllers::leader::run(elector, shutdown, move |mut stopped| async move {
-        run(client, config, async move {
-            let _ = stopped.wait_for(|s| *s).await;
+    with_metrics_server(&config.clone(), move |metrics| {
+        controllers::leader::run(elector, shutdown, move |mut stopped| async move {
+            schedule(client, config, metrics, async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            })
+            .await
         })
-        .await
     })
     .await
 }

@@ -145,7 +145,12 @@ impl Scheduler {
         tx: mpsc::UnboundedSender<Message>,
     ) -> Self {
         let (events, rx) = mpsc::channel(EVENT_QUEUE);
-        spawn_event_writers(client.clone(), config.scheduler_name.clone(), rx);
+        let instance = config.instance.clone().unwrap_or_else(controllers::identity);
+        spawn_event_writers(
+            client.clone(),
+            Reporter { controller: config.scheduler_name.clone(), instance: Some(instance) },
+            rx,
+        );
         Self {
             client,
             profile: config.scheduler_name.clone(),
@@ -557,8 +562,7 @@ async fn bind(client: &kube::Client, pod: &PodInfo, node: &str) -> anyhow::Resul
 }
 
 /// Writers of events.k8s.io Events, off the hot path; failures are logged, not retried.
-fn spawn_event_writers(client: kube::Client, scheduler_name: String, rx: mpsc::Receiver<Emit>) {
-    let reporter = Reporter { controller: scheduler_name, instance: Some(controllers::identity()) };
+fn spawn_event_writers(client: kube::Client, reporter: Reporter, rx: mpsc::Receiver<Emit>) {
     // One recorder aggregates repeated FailedScheduling events into series; Scheduled and
     // Preempted happen once per pod, so they skip its cache (which is scanned on every publish).
     let failures = Recorder::new(client.clone(), reporter.clone());
