@@ -384,6 +384,8 @@ pub struct PodInfo {
     /// The PodScheduled condition as the pod carries it: (status, reason, message).
     pub scheduled_condition: Option<(String, String, String)>,
     pub disruption_target: bool,
+    /// `spec.schedulingGates` is not empty.
+    pub gated: bool,
 }
 
 impl PodInfo {
@@ -414,6 +416,7 @@ impl PodInfo {
             non_zero_memory: non_zero.memory,
             requests,
             tolerations: spec.and_then(|s| s.tolerations.clone()).unwrap_or_default(),
+            gated: spec.and_then(|s| s.scheduling_gates.as_ref()).is_some_and(|g| !g.is_empty()),
             ..PodInfo::default()
         };
         for c in status.and_then(|s| s.conditions.as_ref()).into_iter().flatten() {

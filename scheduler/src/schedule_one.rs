@@ -56,7 +56,13 @@ pub enum Message {
     Node(watcher::Event<Node>),
     Pod(watcher::Event<Arc<PodInfo>>),
     Namespace(watcher::Event<(String, crate::framework::Labels)>),
-    Bound { pod: Arc<PodInfo>, node: String, error: Option<String> },
+    /// `error`: why the binding failed; `retry`: false when the pod is gone or already bound.
+    Bound {
+        pod: Arc<PodInfo>,
+        node: String,
+        error: Option<String>,
+        retry: bool,
+    },
 }
 
 /// An event for the writers.
@@ -285,7 +291,7 @@ impl Scheduler {
                 watcher::Event::Delete((name, _)) => self.cache.remove_namespace(&name),
                 watcher::Event::Init | watcher::Event::InitDone => {}
             },
-            Message::Bound { pod, node, error } => {
+            Message::Bound { pod, node, error, retry } => {
                 self.binding.remove(&pod.key);
                 if let Some(error) = error {
                     tracing::warn!(pod = %pod.key, %node, %error, "binding failed");
@@ -293,7 +299,7 @@ impl Scheduler {
                     if self.cache.forget_pod(&pod.key) {
                         self.queue.move_all_to_active_or_backoff(now);
                     }
-                    if !pod.deleting {
+                    if retry && !pod.deleting {
                         self.queue.requeue_backoff(pod.clone(), now);
                         self.record_failure(&pod, "SchedulerError", format!("Binding rejected: {error}"), None);
                     }
@@ -320,7 +326,8 @@ impl Scheduler {
         if self.cache.pod_node(&pod.key).is_some() || self.binding.contains(&pod.key) {
             return;
         }
-        if pod.deleting || pod.terminal || pod.scheduler_name != self.profile {
+        // Pods with scheduling gates wait until the gates are removed (SchedulingGates).
+        if pod.deleting || pod.terminal || pod.gated || pod.scheduler_name != self.profile {
             self.queue.delete(&pod.key);
             self.nominator.remove(&pod.key);
             return;
@@ -428,7 +435,12 @@ impl Scheduler {
         self.metrics.observe(metrics::SCHEDULED, &self.profile, started.elapsed().as_secs_f64());
         let (client, tx, events) = (self.client.clone(), self.tx.clone(), self.events.clone());
         tokio::spawn(async move {
-            let error = bind(&client, &pod, &node).await.err().map(|e| format!("{e:#}"));
+            let (error, retry) = match bind(&client, &pod, &node).await {
+                Ok(()) => (None, false),
+                // Deleted meanwhile, or bound by someone else: the watch tells the rest.
+                Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => (Some(e.message), false),
+                Err(e) => (Some(e.to_string()), true),
+            };
             drop(permit);
             if error.is_none() {
                 let note = format!("Successfully assigned {}/{} to {node}", pod.namespace, pod.name);
@@ -440,7 +452,7 @@ impl Scheduler {
                     note,
                 });
             }
-            let _ = tx.send(Message::Bound { pod, node, error });
+            let _ = tx.send(Message::Bound { pod, node, error, retry });
         });
     }
 
@@ -459,7 +471,7 @@ impl Scheduler {
             tracing::info!(pod = %pod.key, %node, victims = outcome.victims.len(), "preempting");
             self.metrics.preemption_victims.inc_by(outcome.victims.len() as u64);
             self.nominator.add(pod.clone(), node);
-            for victim in &outcome.victims {
+            for victim in outcome.victims.iter().filter(|v| !v.deleting) {
                 self.evict(victim, pod, node);
             }
         }
@@ -539,7 +551,7 @@ impl Scheduler {
 }
 
 /// `POST pods/<name>/binding`.
-async fn bind(client: &kube::Client, pod: &PodInfo, node: &str) -> anyhow::Result<()> {
+async fn bind(client: &kube::Client, pod: &PodInfo, node: &str) -> Result<(), kube::Error> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), &pod.namespace);
     let binding = Binding {
         metadata: ObjectMeta {
@@ -555,9 +567,7 @@ async fn bind(client: &kube::Client, pod: &PodInfo, node: &str) -> anyhow::Resul
             ..ObjectReference::default()
         },
     };
-    pods.create_subresource::<_, serde_json::Value>("binding", &pod.name, &PostParams::default(), &binding)
-        .await
-        .map_err(|e| anyhow::anyhow!("binding {} to {node}: {e}", pod.key))?;
+    pods.create_subresource::<_, serde_json::Value>("binding", &pod.name, &PostParams::default(), &binding).await?;
     Ok(())
 }
 

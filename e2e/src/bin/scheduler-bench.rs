@@ -182,6 +182,8 @@ async fn main() -> Result<()> {
         anyhow::ensure!(Instant::now() < deadline, "the scheduler never bound the warm-up pod");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let own_pid = std::process::id();
+    let bench_cpu0 = cpu_seconds(own_pid);
     let apiserver_cpu0 = cpu_seconds(cluster.pid());
     let scheduler_cpu0 = cpu_seconds(scheduler_pid);
 
@@ -200,6 +202,7 @@ async fn main() -> Result<()> {
     let wall = created_at.elapsed().as_secs_f64();
     let apiserver_cpu = cpu_seconds(cluster.pid()) - apiserver_cpu0;
     let scheduler_cpu = cpu_seconds(scheduler_pid) - scheduler_cpu0;
+    let bench_cpu = cpu_seconds(own_pid) - bench_cpu0;
     let span = match (first, last) {
         (Some(f), Some(l)) => (l - f).as_secs_f64(),
         _ => 0.0,
@@ -222,6 +225,9 @@ async fn main() -> Result<()> {
     emit(
         "cpu_seconds",
         json!({"apiserver": (apiserver_cpu * 100.0).round() / 100.0, "scheduler": (scheduler_cpu * 100.0).round() / 100.0,
+               "bench_clients": (bench_cpu * 100.0).round() / 100.0,
+               "apiserver_us_per_pod": (apiserver_cpu / pods as f64 * 1e6).round(),
+               "scheduler_us_per_pod": (scheduler_cpu / pods as f64 * 1e6).round(),
                "wall": (wall * 100.0).round() / 100.0}),
     );
     emit(
