@@ -8,6 +8,7 @@ mod kubeconfig;
 mod kubelet_cmd;
 mod logging;
 mod metrics_server;
+mod scheduler_cmd;
 mod server_cmd;
 mod store_cmd;
 mod up_cmd;
@@ -24,8 +25,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// The control plane in one process (the apiserver and the controllers). Creates the CA and
-    /// certificates on first start and writes DATA_DIR/admin.kubeconfig.
+    /// The control plane in one process (the apiserver, the controllers and the scheduler).
+    /// Creates the CA and certificates on first start and writes DATA_DIR/admin.kubeconfig.
     Server(server_cmd::ServerArgs),
     /// The Kubernetes API server alone.
     Apiserver(server_cmd::ServerArgs),
@@ -37,6 +38,8 @@ enum Command {
     /// The node agent. Only `--hollow` for now: a simulated node (no container runs) that
     /// registers, renews its Lease and reports the pods bound to it Running.
     Kubelet(kubelet_cmd::KubeletArgs),
+    /// The scheduler alone, against any apiserver (`--kubeconfig`, else $KUBECONFIG).
+    Scheduler(scheduler_cmd::SchedulerArgs),
     /// Inspect or compact the cluster's store (like etcdctl): keys, values, revisions.
     Store(store_cmd::StoreArgs),
 }
@@ -58,6 +61,7 @@ fn main() -> std::process::ExitCode {
             Command::ControllerManager(args) => controllers_cmd::run(args).await,
             Command::Up(args) => up_cmd::run(args).await,
             Command::Kubelet(args) => kubelet_cmd::run(args).await,
+            Command::Scheduler(args) => scheduler_cmd::run(args).await,
             Command::Store(args) => store_cmd::run(args).await,
         }
     });

@@ -1,5 +1,5 @@
-//! `rkube server` (the control plane in one process: the apiserver, then the controllers as its
-//! clients) and `rkube apiserver`.
+//! `rkube server` (the control plane in one process: the apiserver, then the controllers and the
+//! scheduler as its clients) and `rkube apiserver`.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -108,6 +108,7 @@ pub async fn run_until(
             if let Some(serving) = serving {
                 let _ = serving.send(());
             }
+            tokio::spawn(crate::scheduler_cmd::in_server(kubeconfig.clone(), stopped.clone()));
             let mut stopped = stopped.clone();
             let until_stopped = async move {
                 let _ = stopped.wait_for(|s| *s).await;
