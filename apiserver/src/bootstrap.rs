@@ -1,7 +1,7 @@
 //! What exists in every cluster from the start, created by the apiserver once it serves:
 //! the namespaces `default`, `kube-system`, `kube-public` and `kube-node-lease`, and the
 //! `kubernetes` Service (first service IP, port 443) with its Endpoints and EndpointSlice
-//! pointing at this apiserver.
+//! pointing at this apiserver, and the system PriorityClasses.
 
 use serde_json::{Value, json};
 
@@ -10,6 +10,20 @@ use crate::registry::{Ctx, Registry, ops};
 use crate::status::ApiError;
 
 pub const NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
+
+/// The priority classes every cluster has (upstream's values and descriptions' gist).
+const SYSTEM_PRIORITY_CLASSES: [(&str, i64, &str); 2] = [
+    (
+        "system-node-critical",
+        2_000_001_000,
+        "Used for system critical pods that must not be moved from their current node.",
+    ),
+    (
+        "system-cluster-critical",
+        2_000_000_000,
+        "Used for system critical pods that must run in the cluster, but can be moved to another node if necessary.",
+    ),
+];
 
 async fn ensure(ctx: &Ctx<'_>, group: &str, plural: &str, ns: Option<&str>, obj: Value) -> Result<(), ApiError> {
     let res =
@@ -46,6 +60,10 @@ pub async fn run(registry: &Registry, advertise_ip: &str, port: u16) -> Result<(
         },
     });
     ensure(&ctx, "", "services", Some("default"), service).await?;
+    for (name, value, description) in SYSTEM_PRIORITY_CLASSES {
+        let class = json!({"metadata": {"name": name}, "value": value, "description": description, "preemptionPolicy": "PreemptLowerPriority"});
+        ensure(&ctx, "scheduling.k8s.io", "priorityclasses", None, class).await?;
+    }
     let endpoints = json!({
         "metadata": {"name": "kubernetes", "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
         "subsets": [{"addresses": [{"ip": advertise_ip}], "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}],

@@ -51,6 +51,19 @@ pub struct Config {
     pub service_node_port_range: String,
     pub token_auth_file: Option<PathBuf>,
     pub compaction_interval: Duration,
+    /// Metrics of components running in the same process (`rkube server`'s controllers),
+    /// appended to the apiserver's `/metrics`.
+    pub extra_metrics: Vec<MetricsSource>,
+}
+
+/// Text exposition of some component's metrics.
+#[derive(Clone)]
+pub struct MetricsSource(pub Arc<dyn Fn() -> String + Send + Sync>);
+
+impl std::fmt::Debug for MetricsSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MetricsSource")
+    }
 }
 
 impl Config {
@@ -112,6 +125,7 @@ pub async fn run_notify(
         registry,
         tokens,
         metrics: metrics::Metrics::default(),
+        extra_metrics: config.extra_metrics.clone(),
         ready: AtomicBool::new(false),
         address: SocketAddr::new(advertise, addr.port()).to_string(),
     });

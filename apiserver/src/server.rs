@@ -38,6 +38,7 @@ pub struct Api {
     pub registry: Arc<Registry>,
     pub tokens: TokenFile,
     pub metrics: Metrics,
+    pub extra_metrics: Vec<crate::MetricsSource>,
     pub ready: AtomicBool,
     /// `host:port` clients reach this server at (for `/api`'s serverAddressByClientCIDRs).
     pub address: String,
@@ -200,8 +201,16 @@ async fn readyz(State(api): State<Arc<Api>>, req: Request) -> Response {
 }
 
 async fn metrics(State(api): State<Arc<Api>>) -> Response {
-    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], api.metrics.encode())
-        .into_response()
+    let mut text = api.metrics.encode();
+    // Each registry's text ends with the OpenMetrics `# EOF` line; only the whole may.
+    for source in &api.extra_metrics {
+        let extra = (source.0)();
+        if let Some(body) = text.strip_suffix("# EOF\n") {
+            text.truncate(body.len());
+        }
+        text.push_str(&extra);
+    }
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
 /// Everything under `/api` and `/apis`: discovery documents and resources.

@@ -21,16 +21,63 @@ use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher;
 use kube::{Api, Client, ResourceExt};
 
+pub mod deployment;
+pub mod framework;
+pub mod garbagecollector;
 pub mod leader;
 pub mod namespace;
+pub mod nodeipam;
+pub mod nodelifecycle;
+pub mod podgc;
+pub mod podutil;
+pub mod replicaset;
+pub mod replication_controller;
 pub mod root_ca_publisher;
 pub mod serviceaccount;
+pub mod taint_eviction;
 
 /// What the controllers share.
 pub struct Context {
     pub client: Client,
     /// The cluster CA (PEM) that `kube-root-ca.crt` publishes; `None`: not published.
     pub root_ca: Option<String>,
+    /// One watch per resource type, shared by the controllers.
+    pub informers: framework::Informers,
+    pub metrics: Arc<framework::Metrics>,
+    /// This process in events it records (reportingInstance) and in leader election.
+    pub identity: String,
+    pub options: Options,
+}
+
+/// The controller-manager's settings (upstream's flags of the same names).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// `--cluster-cidr`: the range node IPAM carves pod CIDRs from.
+    pub cluster_cidr: String,
+    /// `--node-cidr-mask-size`: the prefix length of each node's pod CIDR.
+    pub node_cidr_mask_size: u8,
+    /// `--node-monitor-grace-period`: how long a silent node stays Ready.
+    pub node_monitor_grace_period: std::time::Duration,
+    /// `--terminated-pod-gc-threshold`: finished pods kept before the oldest are deleted.
+    pub terminated_pod_gc_threshold: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            cluster_cidr: "10.244.0.0/16".into(),
+            node_cidr_mask_size: 24,
+            node_monitor_grace_period: std::time::Duration::from_secs(40),
+            terminated_pod_gc_threshold: 12_500,
+        }
+    }
+}
+
+impl Context {
+    pub fn new(client: Client, root_ca: Option<String>, metrics: Arc<framework::Metrics>, options: Options) -> Self {
+        let informers = framework::Informers::new(client.clone());
+        Self { informers, client, root_ca, metrics, identity: identity(), options }
+    }
 }
 
 /// Runs every controller until `shutdown` resolves.
@@ -47,6 +94,18 @@ pub async fn run(ctx: Context, shutdown: impl Future<Output = ()> + Send + 'stat
         tokio::spawn(namespace::run(ctx.clone(), signal())),
         tokio::spawn(serviceaccount::run(ctx.clone(), signal())),
         tokio::spawn(root_ca_publisher::run(ctx.clone(), signal())),
+        tokio::spawn(deployment::run(ctx.clone(), signal())),
+        tokio::spawn(garbagecollector::run(ctx.clone(), signal())),
+        tokio::spawn(nodeipam::run(ctx.clone(), signal())),
+        tokio::spawn(nodelifecycle::run(ctx.clone(), signal())),
+        tokio::spawn(taint_eviction::run(ctx.clone(), signal())),
+        tokio::spawn(podgc::run(ctx.clone(), signal())),
+        tokio::spawn(replicaset::run::<k8s_openapi::api::apps::v1::ReplicaSet>(ctx.clone(), "replicaset", signal())),
+        tokio::spawn(replicaset::run::<k8s_openapi::api::core::v1::ReplicationController>(
+            ctx.clone(),
+            "replicationcontroller",
+            signal(),
+        )),
     ];
     tracing::info!(controllers = controllers.len(), "controllers running");
     shutdown.await;
@@ -64,12 +123,8 @@ pub const LEASE: &str = "kube-controller-manager";
 
 /// `run` while elected leader: returns `Ok` on shutdown and `Err` if leadership is lost (the
 /// process should then exit, as upstream's does).
-pub async fn run_elected(
-    ctx: Context,
-    identity: String,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> anyhow::Result<()> {
-    let elector = leader::Elector::new(ctx.client.clone(), leader::Settings::new(LEASE, identity));
+pub async fn run_elected(ctx: Context, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    let elector = leader::Elector::new(ctx.client.clone(), leader::Settings::new(LEASE, ctx.identity.clone()));
     leader::run(elector, shutdown, move |mut stopped| async move {
         run(ctx, async move {
             let _ = stopped.wait_for(|s| *s).await;

@@ -7,6 +7,7 @@ mod controllers_cmd;
 mod kubeconfig;
 mod kubelet_cmd;
 mod logging;
+mod metrics_server;
 mod server_cmd;
 mod store_cmd;
 mod up_cmd;

@@ -35,6 +35,8 @@ pub struct ServerArgs {
     /// How often to compact the store's history (upstream's --etcd-compaction-interval).
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub etcd_compaction_interval: Duration,
+    #[command(flatten)]
+    pub controllers: crate::controllers_cmd::ControllerOptions,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -65,6 +67,7 @@ impl ServerArgs {
             service_node_port_range: self.service_node_port_range.clone(),
             token_auth_file: self.token_auth_file.clone(),
             compaction_interval: self.etcd_compaction_interval,
+            extra_metrics: Vec::new(),
         }
     }
 }
@@ -81,7 +84,12 @@ pub async fn run_until(
     shutdown: impl Future<Output = ()> + Send + 'static,
     serving: Option<tokio::sync::oneshot::Sender<()>>,
 ) -> anyhow::Result<()> {
-    let config = args.config();
+    let mut config = args.config();
+    let metrics = std::sync::Arc::new(controllers::framework::Metrics::default());
+    if with_controllers {
+        let encoder = metrics.clone();
+        config.extra_metrics.push(apiserver::MetricsSource(std::sync::Arc::new(move || encoder.encode())));
+    }
     let kubeconfig = config.kubeconfig_path();
     let ca = config.data_dir.join("pki").join("ca.crt");
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -104,7 +112,15 @@ pub async fn run_until(
             let until_stopped = async move {
                 let _ = stopped.wait_for(|s| *s).await;
             };
-            crate::controllers_cmd::run_with(&kubeconfig, std::fs::read_to_string(&ca).ok(), until_stopped).await
+            let options = args.controllers.options();
+            crate::controllers_cmd::run_with(
+                &kubeconfig,
+                std::fs::read_to_string(&ca).ok(),
+                metrics,
+                options,
+                until_stopped,
+            )
+            .await
         })
     });
     let served = apiserver::run_notify(config, shutdown, Some(ready)).await;

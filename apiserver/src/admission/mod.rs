@@ -21,6 +21,7 @@ use crate::status::ApiError;
 use crate::watchcache::{Filter, Start, WatchOut};
 
 pub(crate) mod client;
+pub(crate) mod pod_plugins;
 mod policy;
 mod review;
 mod webhooks;

@@ -181,6 +181,15 @@ impl Strategy for Pods {
         true
     }
 
+    async fn admit_create(
+        &self,
+        ctx: &crate::registry::Ctx<'_>,
+        obj: &mut Value,
+    ) -> Result<(), crate::status::ApiError> {
+        crate::admission::pod_plugins::default_tolerations(obj);
+        crate::admission::pod_plugins::priority(ctx, obj).await
+    }
+
     fn grace_period(&self, obj: &Value, requested: Option<i64>) -> Option<i64> {
         // An unscheduled or finished pod has nothing to stop: it goes at once.
         let scheduled = obj.pointer("/spec/nodeName").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
