@@ -121,6 +121,35 @@ async fn up_runs_ready_hollow_nodes_that_renew_their_leases() {
     assert!(metrics.contains("kubelet_lease_renewals_total{result=\"success\"}"), "{metrics}");
 }
 
+/// The node's podCIDR: the node IPAM controller's, else (without it) `fallback`, set with
+/// kubectl once the test saw that pods wait for it.
+fn ensure_pod_cidr(c: &Cluster, node: &str, fallback: &str) -> String {
+    let get = || ok(c.kubectl(V, &["get", "node", node, "-o", "jsonpath={.spec.podCIDR}"]));
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < deadline {
+        let cidr = get();
+        if !cidr.is_empty() {
+            return cidr;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let pods = ok(c.kubectl(
+        V,
+        &[
+            "get",
+            "pods",
+            "--field-selector",
+            &format!("spec.nodeName={node}"),
+            "-o",
+            "jsonpath={.items[*].status.podIP}",
+        ],
+    ));
+    assert_eq!(pods.trim(), "", "no pod IP without a podCIDR");
+    let patch = format!(r#"{{"spec":{{"podCIDR":"{fallback}","podCIDRs":["{fallback}"]}}}}"#);
+    ok(c.kubectl(V, &["patch", "node", node, "-p", &patch]));
+    fallback.to_string()
+}
+
 fn in_cidr(ip: &str, cidr: &str) -> bool {
     let (Some((net, bits)), Ok(ip)) = (cidr.split_once('/'), ip.parse::<Ipv4Addr>()) else { return false };
     let (Ok(net), Ok(bits)) = (net.parse::<Ipv4Addr>(), bits.parse::<u32>()) else { return false };
@@ -142,16 +171,7 @@ async fn a_pod_bound_to_a_hollow_node_runs_and_is_deleted_promptly() {
     ok(c.kubectl(V, &["apply", "-f", &manifest.to_string_lossy()]));
     // Until the node has a podCIDR, the pod waits without an IP (unless the node IPAM
     // controller gave it one already).
-    let mut cidr = ok(c.kubectl(V, &["get", "node", "hollow-node-0", "-o", "jsonpath={.spec.podCIDR}"]));
-    if cidr.is_empty() {
-        std::thread::sleep(Duration::from_secs(1));
-        let pod = json(c, &["get", "pod", "web"]);
-        assert_eq!(pod["status"]["phase"], "Pending", "{pod}");
-        assert!(pod["status"]["podIP"].is_null(), "{pod}");
-        cidr = "10.244.7.0/24".to_string();
-        let patch = format!(r#"{{"spec":{{"podCIDR":"{cidr}","podCIDRs":["{cidr}"]}}}}"#);
-        ok(c.kubectl(V, &["patch", "node", "hollow-node-0", "-p", &patch]));
-    }
+    let cidr = ensure_pod_cidr(c, "hollow-node-0", "10.244.7.0/24");
     ok(c.kubectl(V, &["wait", "--for=condition=Ready", "pod/web", "--timeout=30s"]));
     let pod = json(c, &["get", "pod", "web"]);
     let status = &pod["status"];
@@ -276,8 +296,7 @@ async fn a_restarted_hollow_kubelet_adopts_its_running_pods() {
     let extra = ["--healthz-port", port.as_str()];
     let kubelet = c.start_hollow_kubelet("node-c", &extra).expect("kubelet starts");
     wait_ready(c, &["node-c"]);
-    let cidr = r#"{"spec":{"podCIDR":"10.244.3.0/29","podCIDRs":["10.244.3.0/29"]}}"#;
-    ok(c.kubectl(V, &["patch", "node", "node-c", "-p", cidr]));
+    ensure_pod_cidr(c, "node-c", "10.244.3.0/24");
     let pod = |name: &str| {
         let path = c.dir.path().join(format!("{name}.yaml"));
         let text = POD.replace("name: web", &format!("name: {name}")).replace("hollow-node-0", "node-c");
