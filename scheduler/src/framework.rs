@@ -312,7 +312,7 @@ impl AffinityTerm {
 
     /// Whether `pod` is one this term selects (`ns_labels`: the labels of its namespace).
     pub fn matches(&self, pod: &PodInfo, ns_labels: Option<&Labels>) -> bool {
-        let in_namespace = self.namespaces.iter().any(|n| *n == pod.namespace)
+        let in_namespace = self.namespaces.contains(&pod.namespace)
             || self.namespace_selector.as_ref().is_some_and(|s| ns_labels.is_some_and(|l| s.matches(l)));
         in_namespace && self.selector.matches(&pod.labels)
     }

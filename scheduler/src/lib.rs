@@ -136,7 +136,7 @@ async fn schedule(
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let (tx, rx) = mpsc::unbounded_channel();
     let watches = vec![
-        forward(Api::<Node>::all(client.clone()), tx.clone(), schedule_one::Message::Node),
+        forward(Api::<Node>::all(client.clone()), tx.clone(), |e| schedule_one::Message::Node(Box::new(e))),
         forward(Api::<Pod>::all(client.clone()), tx.clone(), |e| {
             schedule_one::Message::Pod(map_event(e, |p| Arc::new(framework::PodInfo::new(&p))))
         }),

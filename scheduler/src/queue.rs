@@ -75,11 +75,14 @@ impl PartialOrd for ActiveEntry {
     }
 }
 
+/// (backoff expiry, arrival, pod key, the pod's generation when pushed)
+type BackoffEntry = Reverse<(Instant, u64, Arc<str>, u64)>;
+
 #[derive(Default)]
 pub struct SchedulingQueue {
     pods: HashMap<Arc<str>, QueuedPod>,
     active: BinaryHeap<ActiveEntry>,
-    backoff: BinaryHeap<Reverse<(Instant, u64, Arc<str>, u64)>>,
+    backoff: BinaryHeap<BackoffEntry>,
     seq: u64,
     scheduling_cycle: u64,
     /// The cycle of the last move request: a pod that failed in an earlier-started cycle

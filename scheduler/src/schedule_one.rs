@@ -31,8 +31,8 @@ const BASE_PERCENTAGE_OF_NODES_TO_SCORE: usize = 50;
 /// Bindings in flight at once.
 const PARALLEL_BINDINGS: usize = 64;
 /// Events waiting to be written; more are dropped (upstream's event broadcaster drops too).
-const EVENT_QUEUE: usize = 1000;
-const EVENT_WRITERS: usize = 4;
+const EVENT_QUEUE: usize = 4096;
+const EVENT_WRITERS: usize = 16;
 
 /// How many feasible nodes to look for among `num_all_nodes` (`percentage` 0: adaptive).
 pub fn num_feasible_nodes_to_find(num_all_nodes: usize, percentage: u32) -> usize {
@@ -53,7 +53,7 @@ pub fn num_feasible_nodes_to_find(num_all_nodes: usize, percentage: u32) -> usiz
 
 /// What the loop takes in: watch events (decoded by their own tasks) and binding outcomes.
 pub enum Message {
-    Node(watcher::Event<Node>),
+    Node(Box<watcher::Event<Node>>),
     Pod(watcher::Event<Arc<PodInfo>>),
     Namespace(watcher::Event<(String, crate::framework::Labels)>),
     /// `error`: why the binding failed; `retry`: false when the pod is gone or already bound.
@@ -232,7 +232,7 @@ impl Scheduler {
     fn handle(&mut self, message: Message) {
         let now = Instant::now();
         match message {
-            Message::Node(event) => match event {
+            Message::Node(event) => match *event {
                 watcher::Event::Init => self.relist.nodes = Some(HashSet::new()),
                 watcher::Event::InitApply(node) | watcher::Event::Apply(node) => {
                     if let Some(seen) = self.relist.nodes.as_mut() {

@@ -235,6 +235,14 @@ async fn main() -> Result<()> {
         json!({"scheduler_rss_mb": sched_rss, "scheduler_peak_rss_mb": sched_peak,
                "apiserver_rss_mb": api_rss, "apiserver_peak_rss_mb": api_peak}),
     );
+    // Scheduled events are written off the hot path and dropped when their queue is full.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let events = Api::<PartialObjectMeta<k8s_openapi::api::events::v1::Event>>::namespaced(client.clone(), "bench")
+        .list_metadata(&kube::api::ListParams::default())
+        .await?;
+    let recorded =
+        events.items.iter().filter(|e| e.metadata.name.as_deref().is_some_and(|n| n.starts_with("pod-"))).count();
+    emit("events", json!({"scheduled_events_recorded": recorded, "pods_bound": bound}));
     anyhow::ensure!(bound == pods, "only {bound} of {pods} pods were bound");
     drop(scheduler);
     Ok(())

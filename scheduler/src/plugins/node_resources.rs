@@ -28,7 +28,7 @@ pub fn fit_filter(pod: &PodInfo, node: &NodeInfo, extra: Option<&(Resource, i64)
     }
     let want = &pod.requests;
     if want.is_zero() {
-        return (!reasons.is_empty()).then(|| Status { code: crate::framework::Code::Unschedulable, reasons });
+        return (!reasons.is_empty()).then_some(Status { code: crate::framework::Code::Unschedulable, reasons });
     }
     let used = |f: fn(&Resource) -> i64| f(&node.requested) + extra_res.map_or(0, f);
     let alloc = &node.allocatable;
@@ -47,7 +47,7 @@ pub fn fit_filter(pod: &PodInfo, node: &NodeInfo, extra: Option<&(Resource, i64)
             reasons.push(format!("Insufficient {name}").into());
         }
     }
-    (!reasons.is_empty()).then(|| Status { code: crate::framework::Code::Unschedulable, reasons })
+    (!reasons.is_empty()).then_some(Status { code: crate::framework::Code::Unschedulable, reasons })
 }
 
 fn least_requested(requested: i64, capacity: i64) -> i64 {
