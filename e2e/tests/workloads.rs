@@ -32,7 +32,12 @@ fn running(c: &Cluster, selector: &str) -> BTreeMap<String, String> {
     items
         .iter()
         .filter(|p| p["status"]["phase"] == "Running" && p["metadata"]["deletionTimestamp"].is_null())
-        .map(|p| (p["metadata"]["name"].as_str().unwrap_or("").to_string(), p["spec"]["nodeName"].as_str().unwrap_or("").to_string()))
+        .map(|p| {
+            (
+                p["metadata"]["name"].as_str().unwrap_or("").to_string(),
+                p["spec"]["nodeName"].as_str().unwrap_or("").to_string(),
+            )
+        })
         .collect()
 }
 
@@ -44,7 +49,11 @@ fn wait_running(c: &Cluster, selector: &str, n: usize) -> BTreeMap<String, Strin
         if pods.len() == n && all == n {
             return pods;
         }
-        assert!(Instant::now() < deadline, "{n} running pods of {selector} expected:\n{}", ok(c.kubectl(V, &["get", "pods", "-o", "wide"])));
+        assert!(
+            Instant::now() < deadline,
+            "{n} running pods of {selector} expected:\n{}",
+            ok(c.kubectl(V, &["get", "pods", "-o", "wide"]))
+        );
         std::thread::sleep(Duration::from_millis(300));
     }
 }
@@ -56,12 +65,11 @@ fn rollout(c: &Cluster, what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workloads_on_hollow_nodes() {
-    let cluster = Cluster::start_with(Backend::Embedded, &["--node-monitor-grace-period", "8"]).await.expect("cluster starts");
+    let cluster =
+        Cluster::start_with(Backend::Embedded, &["--node-monitor-grace-period", "8"]).await.expect("cluster starts");
     let c = &cluster;
-    let mut kubelets: BTreeMap<&str, e2e::Process> = NODES
-        .iter()
-        .map(|n| (*n, c.start_hollow_kubelet(n, &[]).expect("hollow kubelet starts")))
-        .collect();
+    let mut kubelets: BTreeMap<&str, e2e::Process> =
+        NODES.iter().map(|n| (*n, c.start_hollow_kubelet(n, &[]).expect("hollow kubelet starts"))).collect();
     c.eventually(V, &["get", "nodes", "--no-headers"], |t| t.lines().filter(|l| l.contains(" Ready ")).count() == 3);
 
     // A Deployment rolls out over all nodes.
@@ -72,20 +80,33 @@ async fn workloads_on_hollow_nodes() {
     assert_eq!(used.len(), 3, "6 pods spread over the 3 nodes: {pods:?}");
     let d = json(c, &["get", "deployment", "web"]);
     assert_eq!(d["status"]["availableReplicas"], 6, "{d}");
-    assert!(d["status"]["conditions"].as_array().unwrap().iter().any(|c| c["type"] == "Available" && c["status"] == "True"));
+    assert!(
+        d["status"]["conditions"].as_array().unwrap().iter().any(|c| c["type"] == "Available" && c["status"] == "True")
+    );
 
     // Scale down, then a new image: a second ReplicaSet, then back with undo.
     ok(c.kubectl(V, &["scale", "deployment", "web", "--replicas=3"]));
     wait_running(c, "app=web", 3);
     ok(c.kubectl(V, &["set", "image", "deployment/web", "web=registry.example/web:2"]));
     rollout(c, "deployment/web");
-    let sets = ok(c.kubectl(V, &["get", "rs", "-l", "app=web", "-o", "jsonpath={range .items[*]}{.spec.template.spec.containers[0].image}={.spec.replicas} {end}"]));
+    let sets = ok(c.kubectl(
+        V,
+        &[
+            "get",
+            "rs",
+            "-l",
+            "app=web",
+            "-o",
+            "jsonpath={range .items[*]}{.spec.template.spec.containers[0].image}={.spec.replicas} {end}",
+        ],
+    ));
     assert!(sets.contains("registry.example/web:2=3") && sets.contains("registry.example/web:1=0"), "{sets}");
     let history = ok(c.kubectl(V, &["rollout", "history", "deployment/web"]));
     assert!(history.contains("\n1 ") && history.contains("\n2 "), "{history}");
     ok(c.kubectl(V, &["rollout", "undo", "deployment/web"]));
     rollout(c, "deployment/web");
-    let image = ok(c.kubectl(V, &["get", "deployment", "web", "-o", "jsonpath={.spec.template.spec.containers[0].image}"]));
+    let image =
+        ok(c.kubectl(V, &["get", "deployment", "web", "-o", "jsonpath={.spec.template.spec.containers[0].image}"]));
     assert_eq!(image, "registry.example/web:1");
     let history = ok(c.kubectl(V, &["rollout", "history", "deployment/web"]));
     assert!(history.contains("\n2 ") && history.contains("\n3 ") && !history.contains("\n1 "), "{history}");
@@ -113,11 +134,23 @@ async fn workloads_on_hollow_nodes() {
         .filter(|p| p["metadata"]["deletionTimestamp"].is_null())
         .map(|p| p["status"]["podIP"].as_str().unwrap_or("").to_string())
         .collect();
-    let slices = c.eventually(V, &["get", "endpointslices", "-l", "kubernetes.io/service-name=web", "-o", "jsonpath={.items[*].endpoints[*].addresses[0]}"], |t| {
-        t.split_whitespace().collect::<std::collections::BTreeSet<_>>() == ips.iter().map(String::as_str).collect()
-    });
+    let slices = c.eventually(
+        V,
+        &[
+            "get",
+            "endpointslices",
+            "-l",
+            "kubernetes.io/service-name=web",
+            "-o",
+            "jsonpath={.items[*].endpoints[*].addresses[0]}",
+        ],
+        |t| t.split_whitespace().collect::<std::collections::BTreeSet<_>>() == ips.iter().map(String::as_str).collect(),
+    );
     assert_eq!(slices.split_whitespace().count(), 3, "{slices}");
-    let ports = ok(c.kubectl(V, &["get", "endpointslices", "-l", "kubernetes.io/service-name=web", "-o", "jsonpath={.items[0].ports[0].port}"]));
+    let ports = ok(c.kubectl(
+        V,
+        &["get", "endpointslices", "-l", "kubernetes.io/service-name=web", "-o", "jsonpath={.items[0].ports[0].port}"],
+    ));
     assert_eq!(ports, "80");
 
     // A ReplicationController keeps 3.
@@ -130,8 +163,14 @@ async fn workloads_on_hollow_nodes() {
     // Scheduling: too big to fit anywhere; pinned by nodeSelector; kept off a cordoned node.
     let big = "apiVersion: v1\nkind: Pod\nmetadata: {name: big}\nspec: {containers: [{name: c, image: x, resources: {requests: {cpu: '1000'}}}]}\n";
     ok(c.kubectl(V, &["apply", "-f", &write(c, "big.yaml", big)]));
-    c.eventually(V, &["get", "pod", "big", "-o", "jsonpath={.status.conditions[?(@.type==\"PodScheduled\")].reason}"], |t| t == "Unschedulable");
-    c.eventually(V, &["get", "events", "--field-selector", "involvedObject.name=big"], |t| t.contains("FailedScheduling") && t.contains("Insufficient cpu"));
+    c.eventually(
+        V,
+        &["get", "pod", "big", "-o", "jsonpath={.status.conditions[?(@.type==\"PodScheduled\")].reason}"],
+        |t| t == "Unschedulable",
+    );
+    c.eventually(V, &["get", "events", "--field-selector", "involvedObject.name=big"], |t| {
+        t.contains("FailedScheduling") && t.contains("Insufficient cpu")
+    });
     let pinned = "apiVersion: v1\nkind: Pod\nmetadata: {name: pinned}\nspec:\n  nodeSelector: {kubernetes.io/hostname: hollow-b}\n  containers: [{name: c, image: x}]\n";
     ok(c.kubectl(V, &["apply", "-f", &write(c, "pinned.yaml", pinned)]));
     c.eventually(V, &["get", "pod", "pinned", "-o", "jsonpath={.spec.nodeName}"], |t| t == "hollow-b");
@@ -147,7 +186,10 @@ async fn workloads_on_hollow_nodes() {
     ok(c.kubectl(V, &["create", "deployment", "fg", "--image=x", "--replicas=2"]));
     wait_running(c, "app=fg", 2);
     ok(c.kubectl(V, &["delete", "deployment", "fg", "--cascade=foreground"]));
-    assert!(ok(c.kubectl(V, &["get", "rs,pods", "-l", "app=fg", "-o", "name"])).trim().is_empty(), "foreground deletion returns after the dependents are gone");
+    assert!(
+        ok(c.kubectl(V, &["get", "rs,pods", "-l", "app=fg", "-o", "name"])).trim().is_empty(),
+        "foreground deletion returns after the dependents are gone"
+    );
     ok(c.kubectl(V, &["create", "deployment", "orphan", "--image=x", "--replicas=2"]));
     wait_running(c, "app=orphan", 2);
     ok(c.kubectl(V, &["delete", "deployment", "orphan", "--cascade=orphan"]));
@@ -160,7 +202,9 @@ async fn workloads_on_hollow_nodes() {
     // A namespace is emptied, then removed.
     ok(c.kubectl(V, &["create", "namespace", "scratch"]));
     ok(c.kubectl(V, &["create", "deployment", "tmp", "--image=x", "--replicas=2", "-n", "scratch"]));
-    c.eventually(V, &["get", "pods", "-n", "scratch", "--no-headers"], |t| t.lines().filter(|l| l.contains("Running")).count() == 2);
+    c.eventually(V, &["get", "pods", "-n", "scratch", "--no-headers"], |t| {
+        t.lines().filter(|l| l.contains("Running")).count() == 2
+    });
     ok(c.kubectl(V, &["delete", "namespace", "scratch", "--timeout=60s"]));
     fails(c.kubectl(V, &["get", "namespace", "scratch"]));
 
@@ -169,19 +213,25 @@ async fn workloads_on_hollow_nodes() {
     let doomed = "apiVersion: v1\nkind: Pod\nmetadata: {name: doomed}\nspec:\n  nodeSelector: {kubernetes.io/hostname: hollow-a}\n  tolerations: [{key: node.kubernetes.io/unreachable, operator: Exists, effect: NoExecute, tolerationSeconds: 3}]\n  containers: [{name: c, image: x}]\n";
     ok(c.kubectl(V, &["apply", "-f", &write(c, "doomed.yaml", doomed)]));
     c.eventually(V, &["get", "pod", "doomed", "-o", "jsonpath={.status.phase}"], |t| t == "Running");
-    let defaults = ok(c.kubectl(V, &["get", "pod", "pinned", "-o", "jsonpath={.spec.tolerations[*].tolerationSeconds}"]));
+    let defaults =
+        ok(c.kubectl(V, &["get", "pod", "pinned", "-o", "jsonpath={.spec.tolerations[*].tolerationSeconds}"]));
     assert_eq!(defaults, "300 300", "DefaultTolerationSeconds");
     drop(kubelets.remove("hollow-a"));
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let ready = ok(c.kubectl(V, &["get", "node", "hollow-a", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"]));
+        let ready = ok(c.kubectl(
+            V,
+            &["get", "node", "hollow-a", "-o", "jsonpath={.status.conditions[?(@.type==\"Ready\")].status}"],
+        ));
         if ready == "Unknown" {
             break;
         }
         assert!(Instant::now() < deadline, "hollow-a stayed Ready={ready} after its kubelet was killed");
         std::thread::sleep(Duration::from_millis(500));
     }
-    c.eventually(V, &["get", "node", "hollow-a", "-o", "jsonpath={.spec.taints[*].key}"], |t| t.contains("node.kubernetes.io/unreachable"));
+    c.eventually(V, &["get", "node", "hollow-a", "-o", "jsonpath={.spec.taints[*].key}"], |t| {
+        t.contains("node.kubernetes.io/unreachable")
+    });
     let deadline = Instant::now() + Duration::from_secs(40);
     loop {
         // No kubelet will finish the graceful deletion: the pod stays, terminating.
@@ -192,7 +242,10 @@ async fn workloads_on_hollow_nodes() {
         assert!(Instant::now() < deadline, "doomed was not evicted from the dead node");
         std::thread::sleep(Duration::from_millis(500));
     }
-    let reason = ok(c.kubectl(V, &["get", "pod", "doomed", "-o", "jsonpath={.status.conditions[?(@.type==\"DisruptionTarget\")].reason}"]));
+    let reason = ok(c.kubectl(
+        V,
+        &["get", "pod", "doomed", "-o", "jsonpath={.status.conditions[?(@.type==\"DisruptionTarget\")].reason}"],
+    ));
     assert_eq!(reason, "DeletionByTaintManager", "the eviction is explained on the pod");
     drop(kubelets);
 }

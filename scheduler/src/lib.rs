@@ -25,7 +25,6 @@ pub mod framework;
 pub mod metrics;
 pub mod plugins;
 pub mod preemption;
-pub mod quantity;
 pub mod queue;
 pub mod schedule_one;
 

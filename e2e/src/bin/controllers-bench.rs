@@ -102,12 +102,14 @@ async fn main() -> Result<()> {
     let big = arg("--big", 30_000) as usize;
     let cluster = Cluster::start_apiserver(Backend::Embedded).await?;
     let client = cluster.client().await?;
-    let manager = spawn(&cluster, &["controller-manager", "--bind-address", &free_address()?], "controller-manager.log")?;
+    let manager =
+        spawn(&cluster, &["controller-manager", "--bind-address", &free_address()?], "controller-manager.log")?;
     let _scheduler = spawn(&cluster, &["scheduler", "--bind-address", &free_address()?], "scheduler.log")?;
 
     // Enough room per node for the big Deployment.
     let per_node = (big.max(replicas) / nodes.max(1) + 10).max(110) as u32;
-    let capacity = kubelet::hollow::Capacity { cpu: "64".into(), memory: "256Gi".into(), pods: per_node, ..Default::default() };
+    let capacity =
+        kubelet::hollow::Capacity { cpu: "64".into(), memory: "256Gi".into(), pods: per_node, ..Default::default() };
     let identities = (0..nodes)
         .map(|i| kubelet::hollow::Identity { name: format!("hollow-{i:04}"), ip: kubelet::hollow::fleet_node_ip(i) })
         .collect();
@@ -123,7 +125,10 @@ async fn main() -> Result<()> {
     });
     let started = Instant::now();
     watching.wait_for(|p| p.ready >= nodes).await?;
-    println!("{}", json!({"figure": "nodes_ready", "nodes": nodes, "seconds": round2(started.elapsed().as_secs_f64())}));
+    println!(
+        "{}",
+        json!({"figure": "nodes_ready", "nodes": nodes, "seconds": round2(started.elapsed().as_secs_f64())})
+    );
 
     let api: Api<Deployment> = Api::namespaced(client.clone(), "default");
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
@@ -131,22 +136,31 @@ async fn main() -> Result<()> {
     for round in 0..rounds {
         let name = format!("bench-{round}");
         let seconds = roll_out(&api, &name, replicas).await?;
-        println!("{}", json!({"figure": "deployment_available", "round": round, "replicas": replicas, "nodes": nodes, "seconds": round2(seconds)}));
+        println!(
+            "{}",
+            json!({"figure": "deployment_available", "round": round, "replicas": replicas, "nodes": nodes, "seconds": round2(seconds)})
+        );
         times.push(seconds);
         tear_down(&api, &pods, &name).await?;
     }
     if !times.is_empty() {
         times.sort_by(f64::total_cmp);
         let median = times[times.len() / 2];
-        println!("{}", json!({"figure": "deployment_available_median", "replicas": replicas, "nodes": nodes, "seconds": round2(median), "target_seconds": 10}));
+        println!(
+            "{}",
+            json!({"figure": "deployment_available_median", "replicas": replicas, "nodes": nodes, "seconds": round2(median), "target_seconds": 10})
+        );
     }
     if big > 0 {
         let cpu_before = cpu_seconds(manager.0.id());
         let seconds = roll_out(&api, "big", big).await?;
         let (rss, peak) = memory_mib(manager.0.id());
-        println!("{}", json!({"figure": "big_deployment", "pods": big, "nodes": nodes, "seconds_to_available": round2(seconds),
+        println!(
+            "{}",
+            json!({"figure": "big_deployment", "pods": big, "nodes": nodes, "seconds_to_available": round2(seconds),
             "controller_manager_rss_mib": rss, "controller_manager_peak_mib": peak,
-            "controller_manager_cpu_seconds": round2(cpu_seconds(manager.0.id()) - cpu_before)}));
+            "controller_manager_cpu_seconds": round2(cpu_seconds(manager.0.id()) - cpu_before)})
+        );
     }
     let _ = stop.send(());
     let _ = fleet.await;

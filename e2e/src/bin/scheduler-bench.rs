@@ -16,6 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use e2e::bench::{arg, cpu_seconds, memory_mib as memory_mb};
 use e2e::{Backend, Cluster};
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
@@ -27,43 +28,12 @@ use serde_json::json;
 /// upstream's published SchedulingBasic 5000 nodes / throughput range (pods/s) to compare with.
 const UPSTREAM_FLOOR: &str = "~680-810 pods/s (kube-scheduler, scheduler_perf SchedulingBasic 5000 nodes)";
 
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
 fn emit(figure: &str, fields: serde_json::Value) {
     let mut line = json!({"figure": figure});
     if let (Some(l), Some(f)) = (line.as_object_mut(), fields.as_object()) {
         l.extend(f.clone());
     }
     println!("{line}");
-}
-
-/// (VmRSS MB, VmHWM MB) of a process.
-fn memory_mb(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let field = |name: &str| {
-        let kb: f64 = status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0.0);
-        (kb / 1024.0 * 10.0).round() / 10.0
-    };
-    (field("VmRSS:"), field("VmHWM:"))
-}
-
-/// CPU seconds (user + system) a process has used.
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // USER_HZ: 100 on every Linux architecture we build for.
-    (ticks(11) + ticks(12)) / 100.0
 }
 
 struct Scheduler(Child);

@@ -11,8 +11,8 @@ const COMPUTE: [&str; 2] = ["cpu", "memory"];
 
 /// `Guaranteed`, `Burstable` or `BestEffort`.
 pub fn qos_class(spec: &PodSpec) -> &'static str {
-    let mut requests: BTreeMap<&str, i128> = BTreeMap::new();
-    let mut limits: BTreeMap<&str, i128> = BTreeMap::new();
+    let mut requests: BTreeMap<&str, i64> = BTreeMap::new();
+    let mut limits: BTreeMap<&str, i64> = BTreeMap::new();
     let mut guaranteed = true;
     let containers = spec.containers.iter().chain(spec.init_containers.iter().flatten());
     for container in containers {
@@ -37,17 +37,17 @@ pub fn qos_class(spec: &PodSpec) -> &'static str {
     "Burstable"
 }
 
-/// A container's non-zero cpu/memory requests and limits in nano-units. A limit without a
+/// A container's non-zero cpu/memory requests and limits in thousandths. A limit without a
 /// request counts as the request too: upstream's defaulting copies it before QoS is computed,
 /// and objects written by other clients may not have been defaulted that way.
-fn compute_resources(container: &Container) -> (BTreeMap<&'static str, i128>, BTreeMap<&'static str, i128>) {
+fn compute_resources(container: &Container) -> (BTreeMap<&'static str, i64>, BTreeMap<&'static str, i64>) {
     let mut requests = BTreeMap::new();
     let mut limits = BTreeMap::new();
     let resources = container.resources.as_ref();
     for name in COMPUTE {
-        let limit = resources.and_then(|r| r.limits.as_ref()).and_then(|l| l.get(name)).and_then(nano_value);
+        let limit = resources.and_then(|r| r.limits.as_ref()).and_then(|l| l.get(name)).and_then(milli_value);
         let request =
-            resources.and_then(|r| r.requests.as_ref()).and_then(|r| r.get(name)).and_then(nano_value).or(limit);
+            resources.and_then(|r| r.requests.as_ref()).and_then(|r| r.get(name)).and_then(milli_value).or(limit);
         if let Some(v) = request.filter(|v| *v != 0) {
             requests.insert(name, v);
         }
@@ -58,60 +58,9 @@ fn compute_resources(container: &Container) -> (BTreeMap<&'static str, i128>, BT
     (requests, limits)
 }
 
-fn nano_value(q: &Quantity) -> Option<i128> {
-    parse_quantity(&q.0)
-}
-
-/// A resource quantity (`500m`, `1.5Gi`, `2e3`, `128974848`) in billionths of its unit, so that
-/// quantities written differently compare equal (`0.5` = `500m`). `None` if it does not parse.
-pub fn parse_quantity(text: &str) -> Option<i128> {
-    let text = text.trim();
-    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-')).unwrap_or(text.len());
-    let (number, suffix) = text.split_at(split);
-    // (multiplier numerator as a power of 2 or 10, exponent of ten of the scale)
-    let (binary, decimal): (u32, i32) = match suffix {
-        "" => (0, 0),
-        "Ki" => (10, 0),
-        "Mi" => (20, 0),
-        "Gi" => (30, 0),
-        "Ti" => (40, 0),
-        "Pi" => (50, 0),
-        "Ei" => (60, 0),
-        "n" => (0, -9),
-        "u" => (0, -6),
-        "m" => (0, -3),
-        "k" => (0, 3),
-        "M" => (0, 6),
-        "G" => (0, 9),
-        "T" => (0, 12),
-        "P" => (0, 15),
-        "E" => (0, 18),
-        s if s.starts_with(['e', 'E']) => (0, s[1..].parse().ok()?),
-        _ => return None,
-    };
-    let (negative, digits) = match number.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, number.strip_prefix('+').unwrap_or(number)),
-    };
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
-    if whole.is_empty() && fraction.is_empty() {
-        return None;
-    }
-    // The digits as one integer, scaled by 10^-fraction.len().
-    let mut mantissa: i128 = 0;
-    for c in whole.chars().chain(fraction.chars()) {
-        mantissa = mantissa.checked_mul(10)?.checked_add(i128::from(c.to_digit(10)?))?;
-    }
-    mantissa = mantissa.checked_mul(1i128 << binary)?;
-    let exponent = decimal + 9 - i32::try_from(fraction.len()).ok()?;
-    let value = if exponent >= 0 {
-        mantissa.checked_mul(10i128.checked_pow(exponent.unsigned_abs())?)?
-    } else {
-        // Below a nano-unit: rounded up, as upstream rounds quantities it cannot represent.
-        let divisor = 10i128.checked_pow(exponent.unsigned_abs())?;
-        (mantissa + divisor - 1) / divisor
-    };
-    Some(if negative { -value } else { value })
+/// In thousandths: quantities written differently compare equal (`0.5` = `500m`).
+fn milli_value(q: &Quantity) -> Option<i64> {
+    controllers::quantity::parse_milli(&q.0)
 }
 
 #[cfg(test)]
@@ -142,16 +91,11 @@ mod tests {
 
     #[test]
     fn quantities_compare_by_value() {
-        assert_eq!(parse_quantity("500m"), parse_quantity("0.5"));
-        assert_eq!(parse_quantity("1Gi"), parse_quantity("1073741824"));
-        assert_eq!(parse_quantity("1k"), parse_quantity("1e3"));
-        assert_eq!(parse_quantity("1.5Gi"), Some(1_610_612_736 * 1_000_000_000));
-        assert_eq!(parse_quantity("1n"), Some(1));
-        assert_eq!(parse_quantity("0"), Some(0));
-        assert_eq!(parse_quantity("-2"), Some(-2_000_000_000));
-        assert_eq!(parse_quantity("12Q"), None);
-        assert_eq!(parse_quantity("."), None);
-        assert_eq!(parse_quantity(""), None);
+        let q = |s: &str| milli_value(&Quantity(s.into()));
+        assert_eq!(q("500m"), q("0.5"));
+        assert_eq!(q("1Gi"), q("1073741824"));
+        assert_eq!(q("1k"), q("1e3"));
+        assert_eq!(q("12Q"), None);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Resource quantities (`100m`, `64Mi`, `1.5`, `2e3`) as the integers the scheduler compares:
+//! Resource quantities (`100m`, `64Mi`, `1.5`, `2e3`) as the integers the scheduler and the
+//! kubelet compare:
 //! CPU in millicores, everything else in whole units, both rounded up as upstream's
 //! `Quantity.MilliValue()` / `Value()` do.
 
