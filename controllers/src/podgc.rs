@@ -1,10 +1,11 @@
 //! The pod garbage collector (upstream's podgc): every 20 s it force-deletes pods bound to nodes
-//! that no longer exist (after marking them Failed with a DisruptionTarget condition), pods
+//! that have not existed for 40 s (after marking them Failed with a DisruptionTarget condition), pods
 //! being deleted that were never scheduled (no kubelet will finish them), and the oldest
 //! finished pods beyond `--terminated-pod-gc-threshold` (12,500).
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::jiff::{Timestamp, Unit};
@@ -16,6 +17,9 @@ use serde_json::json;
 use crate::{Context, Error};
 
 const PERIOD: Duration = Duration::from_secs(20);
+/// How long a node must be missing before its pods are collected (upstream's quarantine), so
+/// that a node being re-registered, or a cache behind, does not cost pods.
+const QUARANTINE: Duration = Duration::from_secs(40);
 
 pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + Sync + 'static) -> anyhow::Result<()> {
     let pods = ctx.informers.get::<Pod>();
@@ -23,9 +27,10 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
     let sweep = async {
         pods.synced().await;
         nodes.synced().await;
+        let mut missing = HashMap::new();
         loop {
             tokio::time::sleep(PERIOD).await;
-            if let Err(e) = collect(&ctx, &pods.store().state(), &nodes).await {
+            if let Err(e) = collect(&ctx, &pods.store().state(), &nodes, &mut missing).await {
                 tracing::warn!(error = %e, "pod garbage collection");
             }
         }
@@ -37,7 +42,13 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
     Ok(())
 }
 
-async fn collect(ctx: &Context, pods: &[Arc<Pod>], nodes: &crate::framework::Informer<Node>) -> Result<(), Error> {
+async fn collect(
+    ctx: &Context,
+    pods: &[Arc<Pod>],
+    nodes: &crate::framework::Informer<Node>,
+    missing: &mut HashMap<String, Instant>,
+) -> Result<(), Error> {
+    missing.retain(|node, _| nodes.get(&ObjectRef::new(node)).is_none());
     let node_api: Api<Node> = Api::all(ctx.client.clone());
     let mut finished = Vec::new();
     for pod in pods {
@@ -53,7 +64,11 @@ async fn collect(ctx: &Context, pods: &[Arc<Pod>], nodes: &crate::framework::Inf
             continue;
         }
         // The cache may lag behind a node that was just created: ask before acting.
-        if nodes.get(&ObjectRef::new(&node)).is_none() && node_api.get_opt(&node).await?.is_none() {
+        if nodes.get(&ObjectRef::new(&node)).is_some() {
+            continue;
+        }
+        let since = *missing.entry(node.clone()).or_insert_with(Instant::now);
+        if since.elapsed() >= QUARANTINE && node_api.get_opt(&node).await?.is_none() {
             let message = "PodGC: node no longer exists";
             tracing::info!(pod = %pod.name_any(), %node, "deleting pod of a deleted node");
             force_delete(ctx, pod, Some(message)).await?;

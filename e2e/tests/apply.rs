@@ -14,10 +14,16 @@ fn write(cluster: &Cluster, name: &str, text: &str) -> String {
 
 const DEPLOYMENT: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n";
 
+/// The managers that applied to an object.
 fn managers(c: &Cluster, v: &str, what: &[&str]) -> String {
     let mut args = vec!["get"];
     args.extend_from_slice(what);
-    args.extend_from_slice(&["--show-managed-fields", "-o", "jsonpath={.metadata.managedFields[*].manager}"]);
+    // The appliers only: the deployment controller's own updates (revision, status) are there too.
+    args.extend_from_slice(&[
+        "--show-managed-fields",
+        "-o",
+        r#"jsonpath={.metadata.managedFields[?(@.operation=="Apply")].manager}"#,
+    ]);
     ok(c.kubectl(v, &args))
 }
 

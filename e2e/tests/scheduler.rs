@@ -159,11 +159,14 @@ async fn a_higher_priority_pod_preempts_a_lower_one() {
     let cluster = Cluster::start(Backend::Embedded).await.expect("cluster starts");
     let c = &cluster;
     add_node(c, "n1", "1", &[]);
-    add_pod(c, "low", "800m", r#""priority": 10"#);
+    // Priorities come from PriorityClasses (the Priority admission plugin resolves them).
+    let classes = "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: low}\nvalue: 10\n---\napiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: polite}\nvalue: 1000\npreemptionPolicy: Never\n";
+    ok(c.kubectl(V, &["apply", "-f", &write(c, "classes.yaml", classes)]));
+    add_pod(c, "low", "800m", r#""priorityClassName": "low""#);
     assert_eq!(scheduled(c, "low"), "n1");
 
     // Never-preempting pods wait.
-    add_pod(c, "polite", "800m", r#""priority": 1000, "preemptionPolicy": "Never""#);
+    add_pod(c, "polite", "800m", r#""priorityClassName": "polite""#);
     let msg = unschedulable(c, "polite", "preemption");
     assert_eq!(
         msg,
@@ -173,7 +176,7 @@ async fn a_higher_priority_pod_preempts_a_lower_one() {
 
     let class = "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: urgent}\nvalue: 1000\n";
     ok(c.kubectl(V, &["apply", "-f", &write(c, "class.yaml", class)]));
-    add_pod(c, "high", "800m", r#""priorityClassName": "urgent", "priority": 1000"#);
+    add_pod(c, "high", "800m", r#""priorityClassName": "urgent""#);
     // The victim is marked and deleted (it terminates gracefully: no kubelet here finishes it).
     let target = c.eventually(
         V,

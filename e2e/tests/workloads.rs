@@ -249,3 +249,69 @@ async fn workloads_on_hollow_nodes() {
     assert_eq!(reason, "DeletionByTaintManager", "the eviction is explained on the pod");
     drop(kubelets);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deployment_strategies_and_pausing() {
+    let cluster = Cluster::start(Backend::Embedded).await.expect("cluster starts");
+    let c = &cluster;
+    let _kubelets: Vec<e2e::Process> = ["hollow-x", "hollow-y"]
+        .iter()
+        .map(|n| c.start_hollow_kubelet(n, &[]).expect("hollow kubelet starts"))
+        .collect();
+    c.eventually(V, &["get", "nodes", "--no-headers"], |t| t.lines().filter(|l| l.contains(" Ready ")).count() == 2);
+
+    // Recreate: the old pods are gone before the new ones come.
+    let recreate = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: batch}\nspec:\n  replicas: 3\n  strategy: {type: Recreate}\n  selector: {matchLabels: {app: batch}}\n  template:\n    metadata: {labels: {app: batch}}\n    spec: {containers: [{name: c, image: registry.example/batch:1}]}\n";
+    ok(c.kubectl(V, &["apply", "-f", &write(c, "recreate.yaml", recreate)]));
+    rollout(c, "deployment/batch");
+    ok(c.kubectl(V, &["set", "image", "deployment/batch", "c=registry.example/batch:2"]));
+    rollout(c, "deployment/batch");
+    let sets = ok(c.kubectl(
+        V,
+        &[
+            "get",
+            "rs",
+            "-l",
+            "app=batch",
+            "-o",
+            "jsonpath={range .items[*]}{.spec.template.spec.containers[0].image}={.spec.replicas} {end}",
+        ],
+    ));
+    assert!(sets.contains("registry.example/batch:2=3") && sets.contains("registry.example/batch:1=0"), "{sets}");
+    let events = ok(c.kubectl(
+        V,
+        &[
+            "get",
+            "events",
+            "--field-selector",
+            "involvedObject.name=batch",
+            "-o",
+            "jsonpath={range .items[*]}{.message}|{end}",
+        ],
+    ));
+    let down = events.find("Scaled down replica set batch-").expect("a scale-down event");
+    let up = events.rfind("Scaled up replica set batch-").expect("a scale-up event");
+    assert!(down < up, "Recreate scales the old set down before the new one up: {events}");
+
+    // Paused: template changes wait; resumed: they roll out.
+    ok(c.kubectl(V, &["create", "deployment", "paused", "--image=registry.example/p:1", "--replicas=2"]));
+    rollout(c, "deployment/paused");
+    ok(c.kubectl(V, &["rollout", "pause", "deployment/paused"]));
+    ok(c.kubectl(V, &["set", "image", "deployment/paused", "p=registry.example/p:2"]));
+    c.eventually(
+        V,
+        &["get", "deployment", "paused", "-o", "jsonpath={.status.conditions[?(@.type==\"Progressing\")].reason}"],
+        |t| t == "DeploymentPaused",
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let sets = ok(c.kubectl(V, &["get", "rs", "-l", "app=paused", "-o", "name"]));
+    assert_eq!(sets.lines().count(), 1, "no new ReplicaSet while paused: {sets}");
+    ok(c.kubectl(V, &["scale", "deployment", "paused", "--replicas=4"]));
+    wait_running(c, "app=paused", 4);
+    ok(c.kubectl(V, &["rollout", "resume", "deployment/paused"]));
+    rollout(c, "deployment/paused");
+    // The old pods go as the hollow kubelets finish them.
+    c.eventually(V, &["get", "pods", "-l", "app=paused", "-o", "jsonpath={.items[*].spec.containers[0].image}"], |t| {
+        t.split_whitespace().all(|i| i == "registry.example/p:2") && t.split_whitespace().count() == 4
+    });
+}

@@ -84,7 +84,7 @@ pub async fn run_with(
     options: controllers::Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let (client, kubeconfig_ca) = crate::kubeconfig::client(kubeconfig).await?;
+    let (client, kubeconfig_ca) = crate::kubeconfig::client(kubeconfig, "kube-controller-manager").await?;
     let root_ca = root_ca.or(kubeconfig_ca);
     controllers::run_elected(controllers::Context::new(client, root_ca, metrics, options), shutdown).await
 }

@@ -13,9 +13,18 @@ pub fn path(flag: Option<PathBuf>) -> PathBuf {
 }
 
 /// A client from the kubeconfig at `path`, and its certificate authority as PEM (if it names one).
-pub async fn client(path: &Path) -> anyhow::Result<(kube::Client, Option<String>)> {
+/// It introduces itself as `component` (the User-Agent upstream components send, which the
+/// apiserver also takes as the field manager of their writes).
+pub async fn client(path: &Path, component: &str) -> anyhow::Result<(kube::Client, Option<String>)> {
     let file = kube::config::Kubeconfig::read_from(path)?;
-    let config = kube::Config::from_custom_kubeconfig(file, &kube::config::KubeConfigOptions::default()).await?;
+    let mut config = kube::Config::from_custom_kubeconfig(file, &kube::config::KubeConfigOptions::default()).await?;
+    let agent = format!(
+        "{component}/v1.33.0 ({}/{}) rkube/{}",
+        std::env::consts::OS,
+        kubelet::hollow::node::go_arch(),
+        env!("CARGO_PKG_VERSION")
+    );
+    config.headers.push((http::header::USER_AGENT, http::HeaderValue::from_str(&agent)?));
     let ca = config.root_cert.as_ref().and_then(|certs| certs.first()).map(|der| pem(der));
     Ok((kube::Client::try_from(config)?, ca))
 }

@@ -102,8 +102,9 @@ pub async fn run(args: KubeletArgs) -> anyhow::Result<()> {
     }
     .to_lowercase();
     let kubeconfig = crate::kubeconfig::path(args.kubeconfig);
-    let (client, _) =
-        crate::kubeconfig::client(&kubeconfig).await.with_context(|| format!("reading {}", kubeconfig.display()))?;
+    let (client, _) = crate::kubeconfig::client(&kubeconfig, "kubelet")
+        .await
+        .with_context(|| format!("reading {}", kubeconfig.display()))?;
     let ip = args.node_ip.unwrap_or_else(|| hollow::node_ip_for_name(&name));
     let metrics = Arc::new(Metrics::default());
     let (stop, stopped) = tokio::sync::watch::channel(false);

@@ -59,7 +59,7 @@ pub async fn run_with(
     leader_elect: bool,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let (client, _) = crate::kubeconfig::client(kubeconfig).await?;
+    let (client, _) = crate::kubeconfig::client(kubeconfig, "kube-scheduler").await?;
     if leader_elect {
         scheduler::run_elected(client, config, controllers::identity(), shutdown).await
     } else {

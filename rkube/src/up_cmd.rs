@@ -62,7 +62,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let total = args.hollow_nodes;
     let fleet = if total > 0 {
-        let (client, _) = crate::kubeconfig::client(&kubeconfig).await?;
+        let (client, _) = crate::kubeconfig::client(&kubeconfig, "kubelet").await?;
         let metrics = Arc::new(Metrics::default());
         args.node.serve_healthz(metrics.clone(), until_stopped()).await;
         let identities = (0..total)

@@ -73,8 +73,17 @@ pub async fn priority(ctx: &Ctx<'_>, pod: &mut Value) -> Result<(), ApiError> {
         if let Some(n) = class.pointer("/metadata/name") {
             spec.insert("priorityClassName".into(), n.clone());
         }
-        let policy = class.get("preemptionPolicy").cloned().unwrap_or(json!("PreemptLowerPriority"));
-        spec.insert("preemptionPolicy".into(), policy);
+        let policy =
+            class.get("preemptionPolicy").and_then(Value::as_str).unwrap_or("PreemptLowerPriority").to_string();
+        if let Some(given) = spec.get("preemptionPolicy").and_then(Value::as_str)
+            && given != policy
+        {
+            let why = format!(
+                "the string value of PreemptionPolicy ({given}) must not be provided in pod spec; priority admission controller computed {policy} from the given PriorityClass name"
+            );
+            return Err(ApiError::forbidden("", "pods", &name, &why));
+        }
+        spec.insert("preemptionPolicy".into(), json!(policy));
     }
     Ok(())
 }

@@ -359,6 +359,7 @@ fn strategy_for(info: &'static ResourceInfo) -> Arc<dyn Strategy> {
                 _ => NameRule::Subdomain,
             },
             status_split: info.subresources.iter().any(|s| s.name == "status"),
+            status_on_create: (group, plural) == ("", "nodes"),
             bumps_generation: GENERATION.contains(&info.plural),
         }),
     }

@@ -160,6 +160,9 @@ impl ScalePaths {
 pub struct Generic {
     pub name_rule: NameRule,
     pub status_split: bool,
+    /// Whether a create keeps the status it is given (Nodes: the kubelet registers its node
+    /// with capacity and conditions); otherwise status starts empty.
+    pub status_on_create: bool,
     pub bumps_generation: bool,
     /// Fields (JSON pointers) an update may not change once set.
     pub immutable: &'static [&'static str],
@@ -178,6 +181,7 @@ impl Strategy for Generic {
     }
     fn prepare_for_create(&self, obj: &mut Value) {
         if self.status_split
+            && !self.status_on_create
             && let Some(map) = obj.as_object_mut()
         {
             map.shift_remove("status");

@@ -56,6 +56,10 @@ struct Collector {
     /// Monitors that have not listed their resource yet.
     unsynced: Mutex<usize>,
     synced: Notify,
+    /// Asks for discovery now: a reference named a kind not known yet (a new custom resource).
+    rediscover: Notify,
+    /// Failures in a row per item, for its retry back-off.
+    failures: Mutex<HashMap<Work, u32>>,
 }
 
 pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + Sync + 'static) -> anyhow::Result<()> {
@@ -69,6 +73,8 @@ pub async fn run(ctx: Arc<Context>, shutdown: impl Future<Output = ()> + Send + 
         queued: Mutex::default(),
         unsynced: Mutex::new(0),
         synced: Notify::new(),
+        rediscover: Notify::new(),
+        failures: Mutex::default(),
     });
     let work = Arc::new(tokio::sync::Mutex::new(work));
     let mut tasks = vec![tokio::spawn(discover(gc.clone()))];
@@ -108,7 +114,7 @@ async fn discover(gc: Arc<Collector>) {
             }
             Err(e) => tracing::warn!(error = %e, "garbage collector: discovery failed"),
         }
-        tokio::time::sleep(REDISCOVERY).await;
+        let _ = tokio::time::timeout(REDISCOVERY, gc.rediscover.notified()).await;
     }
 }
 
@@ -194,13 +200,28 @@ async fn worker(gc: Arc<Collector>, work: Arc<tokio::sync::Mutex<mpsc::Unbounded
             Work::AttemptToDelete(uid) => gc.attempt_to_delete(uid).await,
             Work::Orphan(uid) => gc.orphan_dependents(uid).await,
         };
-        if let Err(e) = result {
-            tracing::debug!(?item, error = %e, "garbage collector: retrying");
-            let gc = gc.clone();
-            tokio::spawn(async move {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                gc.enqueue(item);
-            });
+        match result {
+            Ok(()) => {
+                if let Ok(mut failures) = gc.failures.lock() {
+                    failures.remove(&item);
+                }
+            }
+            Err(e) => {
+                let n = gc.failures.lock().map(|mut f| {
+                    let n = f.entry(item.clone()).or_default();
+                    *n = n.saturating_add(1);
+                    *n
+                });
+                // 50 ms doubling to a minute, as a work queue's per-item limiter would.
+                let delay =
+                    Duration::from_millis(50).saturating_mul(1 << n.unwrap_or(1).min(11)).min(Duration::from_secs(60));
+                tracing::debug!(?item, error = %e, ?delay, "garbage collector: retrying");
+                let gc = gc.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    gc.enqueue(item);
+                });
+            }
         }
     }
 }
@@ -218,8 +239,16 @@ impl Collector {
         self.graph.lock().ok()?.get(uid).cloned()
     }
 
-    /// The API of an object named by `identity` (None: a kind the apiserver does not serve).
-    fn api(&self, identity: &Identity) -> Option<Api<DynamicObject>> {
+    /// The API of an object named by `identity`. A kind not known (yet) is an error: its
+    /// objects must not be taken for absent; discovery runs again at once.
+    fn api(&self, identity: &Identity) -> Result<Api<DynamicObject>, Error> {
+        self.reach(identity).ok_or_else(|| {
+            self.rediscover.notify_one();
+            Error::Other(format!("{} of {} is not a known kind (yet)", identity.kind, identity.api_version))
+        })
+    }
+
+    fn reach(&self, identity: &Identity) -> Option<Api<DynamicObject>> {
         let group = identity.api_version.rsplit_once('/').map_or("", |(g, _)| g).to_string();
         let resources = self.resources.read().ok()?;
         let r = resources.get(&(group, identity.kind.clone()))?;
@@ -232,7 +261,7 @@ impl Collector {
 
     /// Reads an object live: `Some(finalizers)` if it exists with that uid.
     async fn live(&self, identity: &Identity) -> Result<Option<Vec<String>>, Error> {
-        let Some(api) = self.api(identity) else { return Ok(None) };
+        let api = self.api(identity)?;
         let found = api.get_metadata_opt(&identity.name).await?;
         Ok(found.filter(|o| o.uid().as_deref() == Some(&identity.uid)).map(|o| o.finalizers().to_vec()))
     }
@@ -297,8 +326,7 @@ impl Collector {
                 None => dangling.push(owner.clone()),
             }
         }
-        let api =
-            self.api(&node.identity).ok_or_else(|| Error::Other(format!("cannot reach {}", node.identity.kind)))?;
+        let api = self.api(&node.identity)?;
         if !solid.is_empty() {
             if dangling.is_empty() && waiting.is_empty() {
                 return Ok(());
@@ -333,7 +361,7 @@ impl Collector {
     async fn orphan_dependents(&self, uid: &str) -> Result<(), Error> {
         let Some(node) = self.node(uid) else { return Ok(()) };
         for dependent in node.dependents.iter().filter_map(|d| self.node(d)) {
-            let Some(api) = self.api(&dependent.identity) else { continue };
+            let api = self.api(&dependent.identity)?;
             let refs: Vec<_> = dependent.owners.iter().filter(|o| o.uid != uid).cloned().collect();
             let patch = json!({ "metadata": { "ownerReferences": refs, "uid": dependent.identity.uid } });
             ignore_gone(
@@ -345,7 +373,7 @@ impl Collector {
 
     /// Takes `finalizer` out of the object, guarded by its resourceVersion (retried on conflict).
     async fn remove_finalizer(&self, identity: &Identity, finalizer: &str) -> Result<(), Error> {
-        let Some(api) = self.api(identity) else { return Ok(()) };
+        let api = self.api(identity)?;
         for _ in 0..5 {
             let Some(obj) = api.get_metadata_opt(&identity.name).await? else { return Ok(()) };
             if obj.uid().as_deref() != Some(&identity.uid) || !obj.finalizers().iter().any(|f| f == finalizer) {
