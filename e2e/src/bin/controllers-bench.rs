@@ -6,12 +6,13 @@
 //! 1. Rounds (default 3) of a Deployment of `--replicas` (default 1,000) pods: seconds from its
 //!    creation to `status.availableReplicas == replicas` (what `kubectl rollout status` waits
 //!    for). It is deleted (foreground) between rounds. The median is the figure; target < 10 s.
-//! 2. With `--big N` (default 30,000; 0 skips): one Deployment of N pods, time to available and
-//!    the controller-manager's memory once all are running.
+//! 2. With `--big N` (e.g. 30,000 on 300 nodes; default 0: skipped): one Deployment of N pods,
+//!    time to available and the controller-manager's memory once all are running.
 //!
 //! ```text
 //! cargo build --release -p rkube -p e2e
-//! target/release/controllers-bench [--nodes 100] [--replicas 1000] [--rounds 3] [--big 30000]
+//! target/release/controllers-bench [--nodes 100] [--replicas 1000] [--rounds 3] [--big 0]
+//! target/release/controllers-bench --nodes 300 --rounds 0 --big 30000
 //! ```
 
 use std::process::{Child, Command, Stdio};
@@ -99,15 +100,18 @@ async fn main() -> Result<()> {
     let nodes = arg("--nodes", 100) as usize;
     let replicas = arg("--replicas", 1000) as usize;
     let rounds = arg("--rounds", 3) as usize;
-    let big = arg("--big", 30_000) as usize;
+    let big = arg("--big", 0) as usize;
     let cluster = Cluster::start_apiserver(Backend::Embedded).await?;
     let client = cluster.client().await?;
-    let manager =
-        spawn(&cluster, &["controller-manager", "--bind-address", &free_address()?], "controller-manager.log")?;
+    // A /9 gives every node a /24 however many there are.
+    let manager_args = ["controller-manager", "--bind-address", &free_address()?, "--cluster-cidr", "10.128.0.0/9"];
+    let manager = spawn(&cluster, &manager_args, "controller-manager.log")?;
     let _scheduler = spawn(&cluster, &["scheduler", "--bind-address", &free_address()?], "scheduler.log")?;
 
-    // Enough room per node for the big Deployment.
+    // Enough room per node for the big Deployment, within the 254 addresses of a node's /24.
     let per_node = (big.max(replicas) / nodes.max(1) + 10).max(110) as u32;
+    let most = big.max(replicas);
+    anyhow::ensure!(per_node <= 254, "{nodes} nodes cannot hold {most} pods in their /24s: pass more --nodes");
     let capacity =
         kubelet::hollow::Capacity { cpu: "64".into(), memory: "256Gi".into(), pods: per_node, ..Default::default() };
     let identities = (0..nodes)
