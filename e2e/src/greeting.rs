@@ -4,7 +4,7 @@
 //! reports what it did in the Greeting's status — both written with server-side apply.
 //!
 //! Run it against a cluster with `cargo run -p e2e --bin greeting-operator` (it reads
-//! `$KUBECONFIG`); the e2e test `tests/operator.rs` runs it against `rkube server`.
+//! `$KUBECONFIG`); the e2e test `tests/suite/operator.rs` runs it against `rkube server`.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

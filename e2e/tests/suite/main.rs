@@ -1,0 +1,15 @@
+//! The end-to-end suite: one test binary (each linked test binary costs ~100 MB of disk and a
+//! link step), one module per area. Each test starts its own cluster processes.
+
+mod apply;
+mod controllers;
+mod conversion;
+mod crd;
+mod hollow;
+mod kube_rs;
+mod kubectl;
+mod operator;
+mod protocol;
+mod scheduler;
+mod webhooks;
+mod workloads;
