@@ -5,6 +5,7 @@
 pub mod bench;
 pub mod greeting;
 pub mod https;
+pub mod testimage;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -26,6 +27,10 @@ pub struct Cluster {
     child: Child,
     args: Vec<String>,
     _etcd: Option<EtcdServer>,
+    /// With real nodes: the registry holding the test image, and the pod range held for this
+    /// cluster (its lock file); the server is stopped gracefully so its pods go with it.
+    pub registry: Option<testimage::Registry>,
+    _pod_range: Option<std::fs::File>,
 }
 
 /// The rkube binary built alongside the tests (`$RKUBE_BIN` overrides).
@@ -120,9 +125,47 @@ impl Cluster {
         args.extend(extra.iter().map(|s| s.to_string()));
         let child = spawn(&args, dir.path())?;
         let kubeconfig = dir.path().join("data").join("admin.kubeconfig");
-        let mut cluster = Self { dir, kubeconfig, child, args, _etcd: etcd };
+        let mut cluster = Self { dir, kubeconfig, child, args, _etcd: etcd, registry: None, _pod_range: None };
         cluster.wait_ready().await?;
         Ok(cluster)
+    }
+
+    /// Starts `rkube up --nodes N`: real nodes, each a kubelet with its own containerd, the
+    /// cluster on a pod range no other test cluster uses, and a registry serving the test
+    /// image (`Cluster::test_image`). Returns once every node is Ready.
+    pub async fn start_nodes(nodes: u32, extra: &[&str]) -> Result<Self> {
+        let (lock, cidr) = pod_range()?;
+        let port = free_ports(nodes.max(1) as u16)?.to_string();
+        let registry_dir = tempfile::tempdir()?;
+        let registry = testimage::Registry::start(registry_dir.path()).await?;
+        let nodes_flag = nodes.to_string();
+        let mut args = vec!["--nodes", &nodes_flag, "--kubelet-port", &port, "--cluster-cidr", &cidr];
+        args.extend(["--insecure-registry", &registry.address]);
+        args.extend(extra);
+        let mut cluster = Self::start_command(Backend::Embedded, "up", &args).await?;
+        // The registry's files live as long as the cluster's directory.
+        std::mem::forget(registry_dir);
+        cluster.registry = Some(registry);
+        cluster._pod_range = Some(lock);
+        let client = cluster.client().await?;
+        let api: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(client);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let list = api.list(&Default::default()).await?;
+            let ready = list.items.iter().filter(|n| kubelet::node::ready_status(n) == Some("True")).count();
+            if ready >= nodes as usize {
+                return Ok(cluster);
+            }
+            if Instant::now() > deadline {
+                bail!("{ready}/{nodes} nodes Ready after 60s:\n{}", cluster.log());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The test image in this cluster's registry (clusters started with `start_nodes`).
+    pub fn test_image(&self) -> String {
+        self.registry.as_ref().map(|r| r.test_image()).unwrap_or_default()
     }
 
     /// Kills the server with SIGKILL (no chance to clean up) and starts it again on the same
@@ -206,13 +249,28 @@ impl Cluster {
 
 fn spawn(args: &[String], dir: &Path) -> Result<Child> {
     let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("rkube.log"))?;
-    Command::new(rkube_bin())
+    let mut command = Command::new(rkube_bin());
+    command
         .args(args)
         .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()))
         .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .with_context(|| format!("starting {}", rkube_bin().display()))
+        .stderr(log);
+    die_with_parent(&mut command);
+    command.spawn().with_context(|| format!("starting {}", rkube_bin().display()))
+}
+
+/// The child gets SIGTERM when the test process dies (a timed-out test killed by the runner),
+/// so no cluster outlives its test.
+pub fn die_with_parent(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
 }
 
 /// A child process, killed (SIGKILL) when dropped.
@@ -227,9 +285,71 @@ impl Drop for Process {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
+        if self.registry.is_some() {
+            // Real nodes: SIGTERM lets the kubelets remove their pods and stop containerd.
+            unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A pod range (`--cluster-cidr`, a /22: four nodes' /24s) no other live test cluster on this
+/// machine holds: slot k of 10.200.0.0/14 is held by an exclusive lock on a file for as long
+/// as the returned file is open, so concurrent test processes never share pod addresses.
+fn pod_range() -> Result<(std::fs::File, String)> {
+    let dir = std::env::temp_dir().join("rkube-e2e-pod-ranges");
+    std::fs::create_dir_all(&dir)?;
+    for slot in 0..256u32 {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(dir.join(format!("{slot}.lock")))?;
+        use std::os::fd::AsRawFd;
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            let (second, third) = (200 + slot / 64, (slot % 64) * 4);
+            remove_stale_bridges(second, third);
+            return Ok((file, format!("10.{second}.{third}.0/22")));
+        }
+    }
+    bail!("every pod range slot is held by another test cluster")
+}
+
+/// Deletes pod network bridges (`rk<tag>`) left in 10.<second>.<third>.0/22 by a test cluster
+/// that was killed before its kubelet could remove them: nobody else holds this range now.
+fn remove_stale_bridges(second: u32, third: u32) {
+    let Ok(out) = Command::new("ip").args(["-o", "-4", "addr", "show"]).output() else { return };
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let mut words = line.split_whitespace().skip(1);
+        let (Some(device), Some(address)) = (words.next(), words.nth(1)) else { continue };
+        let octets: Vec<u32> = address.split(['.', '/']).filter_map(|o| o.parse().ok()).collect();
+        let inside =
+            octets.len() >= 3 && octets[0] == 10 && octets[1] == second && (third..third + 4).contains(&octets[2]);
+        if inside && device.starts_with("rk") {
+            let _ = Command::new("ip").args(["link", "delete", device]).status();
+        }
+    }
+}
+
+/// The first of `count` consecutive free loopback ports.
+fn free_ports(count: u16) -> Result<u16> {
+    for _ in 0..100 {
+        let first = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        if first.checked_add(count).is_some()
+            && (1..count).all(|i| std::net::TcpListener::bind(("0.0.0.0", first + i)).is_ok())
+        {
+            return Ok(first);
+        }
+    }
+    bail!("no {count} consecutive free ports")
 }
 
 fn http_get(path: &str) -> http::Request<Vec<u8>> {

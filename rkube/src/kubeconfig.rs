@@ -21,7 +21,7 @@ pub async fn client(path: &Path, component: &str) -> anyhow::Result<(kube::Clien
     let agent = format!(
         "{component}/v1.33.0 ({}/{}) rkube/{}",
         std::env::consts::OS,
-        kubelet::hollow::node::go_arch(),
+        kubelet::node::go_arch(),
         env!("CARGO_PKG_VERSION")
     );
     config.headers.push((http::header::USER_AGENT, http::HeaderValue::from_str(&agent)?));

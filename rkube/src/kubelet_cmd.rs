@@ -1,6 +1,7 @@
-//! `rkube kubelet`: the node agent. Only its hollow mode exists yet (`--hollow`): a simulated
-//! node that registers, keeps its Lease and status fresh and reports its pods Running, with no
-//! container runtime behind it.
+//! `rkube kubelet`: the node agent. By default a real node running pods through a CRI runtime
+//! (its own containerd when no `--container-runtime-endpoint` is given); with `--hollow` a
+//! simulated node that registers, keeps its Lease and status fresh and reports its pods Running,
+//! with no container runtime behind it.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -67,19 +68,82 @@ impl HollowArgs {
     }
 }
 
+/// Settings of real nodes (shared by `rkube kubelet` and `rkube up`).
+#[derive(Args, Debug, Clone)]
+pub struct RealNodeArgs {
+    /// The CRI socket of a running container runtime (e.g. unix:///run/containerd/containerd.sock).
+    /// Without it the kubelet starts and supervises a containerd of its own under its root dir.
+    #[arg(long)]
+    pub container_runtime_endpoint: Option<String>,
+    /// Where the CNI plugins are (Debian's containernetworking-plugins: /usr/lib/cni).
+    #[arg(long, default_value = kubelet::containerd::DEFAULT_CNI_BIN_DIR)]
+    pub cni_bin_dir: String,
+    /// Where to write the pod network's CNI configuration (default: the supervised
+    /// containerd's; with an external runtime, nowhere unless given).
+    #[arg(long)]
+    pub cni_conf_dir: Option<PathBuf>,
+    /// DNS server IPs for pods with dnsPolicy ClusterFirst, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    pub cluster_dns: Vec<IpAddr>,
+    #[arg(long, default_value = "cluster.local")]
+    pub cluster_domain: String,
+    /// A registry (host:port) the supervised containerd pulls from over plain HTTP, like a
+    /// local development registry; repeatable.
+    #[arg(long)]
+    pub insecure_registry: Vec<String>,
+}
+
+impl RealNodeArgs {
+    /// The kubelet configuration of node `name` keeping its files in `root_dir`.
+    pub fn config(
+        &self,
+        name: &str,
+        ip: IpAddr,
+        root_dir: PathBuf,
+        port: u16,
+        max_pods: u32,
+    ) -> (kubelet::Config, kubelet::Runtime) {
+        let mut config = kubelet::Config::new(name.to_string(), ip, root_dir.clone(), String::new());
+        config.port = port;
+        config.max_pods = max_pods;
+        config.cluster_dns = self.cluster_dns.clone();
+        config.cluster_domain = self.cluster_domain.clone();
+        config.cni_conf_dir = self.cni_conf_dir.clone();
+        let runtime = match &self.container_runtime_endpoint {
+            Some(endpoint) => kubelet::Runtime::Endpoint(endpoint.clone()),
+            None => kubelet::Runtime::Supervised {
+                dir: root_dir.join("containerd"),
+                cni_bin_dir: self.cni_bin_dir.clone(),
+                insecure_registries: self.insecure_registry.clone(),
+            },
+        };
+        (config, runtime)
+    }
+}
+
 #[derive(Args, Debug, Clone)]
 pub struct KubeletArgs {
     /// Run a hollow node: simulated, no container runs. It registers the Node, renews its Lease,
     /// and reports the pods bound to it Running with fake IPs from the node's spec.podCIDR.
     #[arg(long)]
     pub hollow: bool,
+    /// Where a real node keeps pod files, logs and its containerd
+    /// (default /var/lib/rkube/kubelet as root, ~/.rkube/kubelet otherwise).
+    #[arg(long)]
+    pub root_dir: Option<PathBuf>,
+    /// The kubelet's HTTPS port (logs, exec, attach, port-forward).
+    #[arg(long, default_value_t = 10250)]
+    pub port: u16,
+    #[command(flatten)]
+    pub real: RealNodeArgs,
     /// The kubeconfig to reach the apiserver with (default: $KUBECONFIG, then ~/.kube/config).
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
     /// The Node's name (default: the host name).
     #[arg(long)]
     pub node_name: Option<String>,
-    /// The node's (fake) InternalIP (default: derived from the node name, in 100.96.0.0/11).
+    /// The node's InternalIP (default: the address of the default route; for a hollow node a
+    /// fake one derived from its name, in 100.96.0.0/11).
     #[arg(long)]
     pub node_ip: Option<IpAddr>,
     #[command(flatten)]
@@ -88,19 +152,10 @@ pub struct KubeletArgs {
 
 pub async fn run(args: KubeletArgs) -> anyhow::Result<()> {
     if !args.hollow {
-        bail!(
-            "the real kubelet (running containers through a CRI runtime) is not built yet; \
-             `rkube kubelet --hollow` runs a simulated node"
-        );
+        return run_real(args).await;
     }
     let capacity = args.node.capacity()?;
-    let name = match args.node_name {
-        Some(name) => name,
-        None => {
-            std::fs::read_to_string("/proc/sys/kernel/hostname").context("reading the host name")?.trim().to_string()
-        }
-    }
-    .to_lowercase();
+    let name = args.node_name.unwrap_or_else(kubelet::host::hostname).to_lowercase();
     let kubeconfig = crate::kubeconfig::path(args.kubeconfig);
     let (client, _) = crate::kubeconfig::client(&kubeconfig, "kubelet")
         .await
@@ -122,4 +177,17 @@ pub async fn run(args: KubeletArgs) -> anyhow::Result<()> {
     };
     tracing::info!(node = %name, %ip, "hollow kubelet starting (simulated node: no container runs)");
     hollow::run(client, vec![hollow::Identity { name, ip }], capacity, metrics, progress, shutdown).await
+}
+
+async fn run_real(args: KubeletArgs) -> anyhow::Result<()> {
+    let name = args.node_name.clone().unwrap_or_else(kubelet::host::hostname).to_lowercase();
+    let root_dir = args.root_dir.clone().unwrap_or_else(|| crate::store_cmd::data_dir(None).join("kubelet"));
+    let ip = args.node_ip.unwrap_or_else(kubelet::host::default_ip);
+    let kubeconfig = crate::kubeconfig::path(args.kubeconfig.clone());
+    let (client, _) = crate::kubeconfig::client(&kubeconfig, "kubelet")
+        .await
+        .with_context(|| format!("reading {}", kubeconfig.display()))?;
+    let (config, runtime) = args.real.config(&name, ip, root_dir, args.port, args.node.max_pods);
+    tracing::info!(node = %name, %ip, root_dir = %config.root_dir.display(), "kubelet starting");
+    kubelet::run_node(client, config, runtime, crate::server_cmd::shutdown_signal()).await
 }

@@ -32,11 +32,13 @@ enum Command {
     Apiserver(server_cmd::ServerArgs),
     /// The controllers alone, against any apiserver (`--kubeconfig`, else $KUBECONFIG).
     ControllerManager(controllers_cmd::ControllerManagerArgs),
-    /// `server` plus nodes in one process; prints `export KUBECONFIG=...` once every node is
-    /// Ready. Only hollow (simulated) nodes for now: `--nodes 0 --hollow-nodes M`.
+    /// `server` plus nodes in one process: `--nodes N` real nodes (a kubelet on its own
+    /// containerd each) and `--hollow-nodes M` simulated ones; prints `export KUBECONFIG=...`
+    /// once every node is Ready.
     Up(up_cmd::UpArgs),
-    /// The node agent. Only `--hollow` for now: a simulated node (no container runs) that
-    /// registers, renews its Lease and reports the pods bound to it Running.
+    /// The node agent: runs the pods bound to its Node through a CRI runtime (containerd). With
+    /// `--hollow`, a simulated node (no container runs) that registers, renews its Lease and
+    /// reports the pods bound to it Running.
     Kubelet(kubelet_cmd::KubeletArgs),
     /// The scheduler alone, against any apiserver (`--kubeconfig`, else $KUBECONFIG).
     Scheduler(scheduler_cmd::SchedulerArgs),

@@ -1,6 +1,7 @@
 //! `rkube up`: the control plane of `rkube server` plus nodes in one process, with progress on
-//! stderr and the `export KUBECONFIG=...` line once every node is Ready. Nodes are hollow
-//! (simulated) for now; real nodes need the CRI kubelet.
+//! stderr and the `export KUBECONFIG=...` line once every node is Ready: `--nodes N` real nodes
+//! (each a kubelet with its own containerd, files under DATA_DIR/nodes/<name>) and
+//! `--hollow-nodes M` simulated ones.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,16 +11,26 @@ use anyhow::{Context, bail};
 use clap::Args;
 use kubelet::hollow::{self, Metrics, Progress};
 
-use crate::kubelet_cmd::HollowArgs;
+use crate::kubelet_cmd::{HollowArgs, RealNodeArgs};
 use crate::server_cmd::ServerArgs;
 
 #[derive(Args, Debug, Clone)]
 pub struct UpArgs {
     #[command(flatten)]
     pub server: ServerArgs,
-    /// Real local nodes (kubelet on containerd). Not available yet: pass --nodes 0.
+    /// Real local nodes: a kubelet each, running pods on a containerd it starts (or on
+    /// --container-runtime-endpoint). One node is named after the host; several are
+    /// <host>-1, <host>-2, ...
     #[arg(long, default_value_t = 1)]
     pub nodes: u32,
+    /// HTTPS port of the first real node's kubelet; the next nodes take the following ports.
+    #[arg(long, default_value_t = 10250)]
+    pub kubelet_port: u16,
+    /// InternalIP of the real nodes (default: the address of the default route).
+    #[arg(long)]
+    pub node_ip: Option<std::net::IpAddr>,
+    #[command(flatten)]
+    pub real: RealNodeArgs,
     /// Hollow (simulated) nodes run in this process, named hollow-node-0, hollow-node-1, ...;
     /// no container runs on them.
     #[arg(long, default_value_t = 0)]
@@ -29,15 +40,15 @@ pub struct UpArgs {
 }
 
 pub async fn run(args: UpArgs) -> anyhow::Result<()> {
-    if args.nodes > 0 {
+    let capacity = args.node.capacity()?;
+    if args.nodes > 1 && args.real.container_runtime_endpoint.is_some() {
         bail!(
-            "real nodes (--nodes {}) need the CRI kubelet, which is not built yet: pass --nodes 0 \
-             (with --hollow-nodes M for simulated nodes)",
-            args.nodes
+            "several real nodes cannot share one --container-runtime-endpoint: leave it out and each starts its own containerd"
         );
     }
-    let capacity = args.node.capacity()?;
-    let kubeconfig = args.server.config().kubeconfig_path();
+    let config = args.server.config();
+    let kubeconfig = config.kubeconfig_path();
+    let data_dir = config.data_dir.clone();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let until_stopped = move || {
         let mut stopped = stopped.clone();
@@ -50,7 +61,8 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         let _ = stop.send(true);
     });
     let (serving, is_serving) = tokio::sync::oneshot::channel();
-    let mut server = tokio::spawn(crate::server_cmd::run_until(args.server, true, until_stopped(), Some(serving)));
+    let mut server =
+        tokio::spawn(crate::server_cmd::run_until(args.server.clone(), true, until_stopped(), Some(serving)));
     tokio::select! {
         served = is_serving => if served.is_err() {
             // The server ended before serving: its error says why.
@@ -60,24 +72,42 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
     }
     eprintln!("rkube up: apiserver serving");
     let started = Instant::now();
+    let client = || crate::kubeconfig::client(&kubeconfig, "kubelet");
+    let mut nodes = Vec::new();
+    let host = kubelet::host::hostname();
+    let ip = args.node_ip.unwrap_or_else(kubelet::host::default_ip);
+    let real_names: Vec<String> = match args.nodes {
+        1 => vec![host],
+        n => (1..=n).map(|i| format!("{host}-{i}")).collect(),
+    };
+    for (i, name) in real_names.iter().enumerate() {
+        let port = args.kubelet_port.checked_add(i as u16).context("--kubelet-port too high for this many nodes")?;
+        let root = data_dir.join("nodes").join(name);
+        let (config, runtime) = args.real.config(name, ip, root, port, args.node.max_pods);
+        let (client, _) = client().await?;
+        let name = name.clone();
+        let node = kubelet::run_node(client, config, runtime, until_stopped());
+        nodes.push(tokio::spawn(async move { node.await.with_context(|| format!("node {name}")) }));
+    }
     let total = args.hollow_nodes;
+    let (progress, progress_rx) = tokio::sync::watch::channel(Progress::default());
     let fleet = if total > 0 {
-        let (client, _) = crate::kubeconfig::client(&kubeconfig, "kubelet").await?;
+        let (client, _) = client().await?;
         let metrics = Arc::new(Metrics::default());
         args.node.serve_healthz(metrics.clone(), until_stopped()).await;
         let identities = (0..total)
             .map(|i| hollow::Identity { name: format!("hollow-node-{i}"), ip: hollow::fleet_node_ip(i) })
             .collect();
-        let (progress, progress_rx) = tokio::sync::watch::channel(Progress::default());
-        tokio::spawn(report_progress(progress_rx, total, started, kubeconfig.clone()));
         Some(tokio::spawn(hollow::run(client, identities, capacity, metrics, progress, until_stopped())))
     } else {
         None
     };
-    if fleet.is_none() {
-        println!("export KUBECONFIG={}", kubeconfig.display());
-    }
+    let (client, _) = client().await?;
+    tokio::spawn(report_progress(client, real_names, progress_rx, total, started, kubeconfig.clone()));
     let served = server.await.context("server task")?;
+    for node in nodes {
+        node.await.context("node task")??;
+    }
     if let Some(fleet) = fleet {
         fleet.await.context("hollow nodes task")??;
     }
@@ -85,26 +115,51 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
 }
 
 /// Progress lines on stderr (at most one a second), then the `export KUBECONFIG` line on stdout
-/// once every node is Ready.
+/// once every node, real and hollow, is Ready.
 async fn report_progress(
-    mut progress: tokio::sync::watch::Receiver<Progress>,
-    total: usize,
+    client: kube::Client,
+    real: Vec<String>,
+    hollow: tokio::sync::watch::Receiver<Progress>,
+    hollow_total: usize,
     started: Instant,
     kubeconfig: PathBuf,
 ) {
-    let mut printed = Instant::now();
-    while progress.changed().await.is_ok() {
-        let now = *progress.borrow_and_update();
-        if now.ready >= total {
-            eprintln!("rkube up: nodes registered {}/{total}, Ready {}/{total}", now.registered, now.ready);
-            eprintln!("rkube up: {total} hollow nodes Ready in {:.1}s", started.elapsed().as_secs_f64());
+    let nodes: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(client);
+    let total = real.len() + hollow_total;
+    let mut printed: Option<(usize, usize)> = None;
+    let mut last_print = Instant::now();
+    loop {
+        let (mut registered, mut ready) = (0, 0);
+        if !real.is_empty() {
+            if let Ok(list) = nodes.list(&Default::default()).await {
+                for node in
+                    list.items.iter().filter(|n| n.metadata.name.as_ref().is_some_and(|name| real.contains(name)))
+                {
+                    registered += 1;
+                    if kubelet::node::ready_status(node) == Some("True") {
+                        ready += 1;
+                    }
+                }
+            }
+        }
+        let fleet = *hollow.borrow();
+        registered += fleet.registered;
+        ready += fleet.ready;
+        if ready >= total {
+            eprintln!("rkube up: nodes registered {registered}/{total}, Ready {ready}/{total}");
+            eprintln!(
+                "rkube up: {total} nodes Ready in {:.1}s ({} real, {hollow_total} hollow)",
+                started.elapsed().as_secs_f64(),
+                real.len()
+            );
             println!("export KUBECONFIG={}", kubeconfig.display());
             return;
         }
-        // At most a line a second, however fast nodes come.
-        if printed.elapsed() >= Duration::from_secs(1) {
-            eprintln!("rkube up: nodes registered {}/{total}, Ready {}/{total}", now.registered, now.ready);
-            printed = Instant::now();
+        if printed != Some((registered, ready)) && last_print.elapsed() >= Duration::from_secs(1) {
+            eprintln!("rkube up: nodes registered {registered}/{total}, Ready {ready}/{total}");
+            printed = Some((registered, ready));
+            last_print = Instant::now();
         }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -9,6 +9,7 @@ mod hollow;
 mod kube_rs;
 mod kubectl;
 mod operator;
+mod pods;
 mod protocol;
 mod scheduler;
 mod webhooks;

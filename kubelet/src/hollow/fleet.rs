@@ -27,7 +27,8 @@ use tokio::time::Instant;
 use super::ipam::{IpamError, NodeIps};
 use super::metrics::{Metrics, result};
 use super::node::{self, ConditionTimes, Identity};
-use super::{Capacity, lease, pods};
+use super::{Capacity, pods};
+use crate::nodelease as lease;
 
 /// Registrations in flight at once.
 const REGISTER_CONCURRENCY: usize = 48;

@@ -3,20 +3,17 @@
 //! For scale tests and operator development without a container runtime.
 //!
 //! - `node.rs`: the Node object, registration and the status written through `nodes/<n>/status`;
-//! - `lease.rs`: the `kube-node-lease/<node>` heartbeat;
 //! - `pods.rs`: one worker per bound pod, its Running and stopped statuses, deletion;
-//! - `ipam.rs`: pod IPs from the node's `spec.podCIDR`; `qos.rs`: the pod's QoS class;
+//! - `ipam.rs`: pod IPs from the node's `spec.podCIDR`;
 //! - `fleet.rs`: many nodes in one process sharing one client, one pod watch, one node watch
 //!   and one ticker for leases and status reports;
 //! - `metrics.rs`: Prometheus metrics and the plain-HTTP `/healthz` + `/metrics` endpoint.
 
 pub mod fleet;
 pub mod ipam;
-pub mod lease;
 pub mod metrics;
 pub mod node;
 pub mod pods;
-pub mod qos;
 
 pub use fleet::{Progress, run};
 pub use metrics::Metrics;
@@ -24,8 +21,7 @@ pub use node::{Identity, fleet_node_ip, node_ip_for_name};
 
 /// The annotation marking a Node as simulated: no container runs on it.
 pub const ANNOTATION: &str = "rkube.io/hollow-node";
-/// `status.nodeInfo.kubeletVersion` of hollow nodes.
-pub const KUBELET_VERSION: &str = "v1.33.0-rkube";
+pub use crate::KUBELET_VERSION;
 /// The fake runtime's scheme in container and image IDs.
 pub const RUNTIME_SCHEME: &str = "hollow://";
 /// `status.nodeInfo.containerRuntimeVersion` of hollow nodes.

@@ -4,15 +4,15 @@
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
-use k8s_openapi::api::core::v1::{
-    DaemonEndpoint, Node, NodeAddress, NodeCondition, NodeDaemonEndpoints, NodeStatus, NodeSystemInfo,
-};
+use k8s_openapi::api::core::v1::{DaemonEndpoint, Node, NodeAddress, NodeDaemonEndpoints, NodeStatus, NodeSystemInfo};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
-use kube::api::{Api, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::api::{Api, ObjectMeta};
 
 use super::{ANNOTATION, Capacity, KUBELET_VERSION, RUNTIME_VERSION};
+use crate::node;
+pub use crate::node::ConditionTimes;
+pub use crate::node::{ready_status, write_status};
 
 /// What identifies one hollow node.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,34 +40,12 @@ pub fn node_ip_for_name(name: &str) -> IpAddr {
     IpAddr::V4(Ipv4Addr::from(u32::from(Ipv4Addr::new(100, 96, 0, 0)) + offset))
 }
 
-/// Go's name for this machine's architecture, as `kubernetes.io/arch` carries it.
-pub fn go_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        "x86" => "386",
-        "powerpc64" => "ppc64le",
-        other => other,
-    }
-}
-
-/// The labels the kubelet sets on its Node (upstream's well-known labels).
-pub fn labels(name: &str) -> BTreeMap<String, String> {
-    BTreeMap::from([
-        ("kubernetes.io/hostname".to_string(), name.to_string()),
-        ("kubernetes.io/os".to_string(), "linux".to_string()),
-        ("kubernetes.io/arch".to_string(), go_arch().to_string()),
-        ("beta.kubernetes.io/os".to_string(), "linux".to_string()),
-        ("beta.kubernetes.io/arch".to_string(), go_arch().to_string()),
-    ])
-}
-
 /// The Node a hollow kubelet registers (status is written separately, through `status`).
 pub fn node_object(identity: &Identity) -> Node {
     Node {
         metadata: ObjectMeta {
             name: Some(identity.name.clone()),
-            labels: Some(labels(&identity.name)),
+            labels: Some(node::labels(&identity.name)),
             annotations: Some(BTreeMap::from([
                 (ANNOTATION.to_string(), "true".to_string()),
                 // Upstream's kubelet asks the attach/detach controller to manage volumes.
@@ -77,13 +55,6 @@ pub fn node_object(identity: &Identity) -> Node {
         },
         ..Node::default()
     }
-}
-
-/// When the node's conditions last changed (their `lastTransitionTime`).
-#[derive(Clone, Debug)]
-pub struct ConditionTimes {
-    pub ready_since: Timestamp,
-    pub healthy_since: Timestamp,
 }
 
 /// The full status of a hollow node at `now`: always Ready, never under pressure.
@@ -100,44 +71,18 @@ pub fn node_status(
         ("pods".to_string(), Quantity(capacity.pods.to_string())),
         ("ephemeral-storage".to_string(), Quantity(capacity.ephemeral_storage.clone())),
     ]);
-    let condition = |kind: &str, status: &str, reason: &str, message: &str, since: Timestamp| NodeCondition {
-        type_: kind.to_string(),
-        status: status.to_string(),
-        reason: Some(reason.to_string()),
-        message: Some(message.to_string()),
-        last_heartbeat_time: Some(Time(now)),
-        last_transition_time: Some(Time(since)),
-    };
-    let healthy = times.healthy_since;
     NodeStatus {
         capacity: Some(resources.clone()),
         // No system or kube reservations: everything a hollow node has is for pods.
         allocatable: Some(resources),
-        conditions: Some(vec![
-            condition(
-                "MemoryPressure",
-                "False",
-                "KubeletHasSufficientMemory",
-                "kubelet has sufficient memory available",
-                healthy,
-            ),
-            condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure", healthy),
-            condition(
-                "PIDPressure",
-                "False",
-                "KubeletHasSufficientPID",
-                "kubelet has sufficient PID available",
-                healthy,
-            ),
-            condition("Ready", "True", "KubeletReady", "kubelet is posting ready status", times.ready_since),
-        ]),
+        conditions: Some(node::conditions(node::Pressure::default(), None, times, now)),
         addresses: Some(vec![
             NodeAddress { type_: "InternalIP".into(), address: identity.ip.to_string() },
             NodeAddress { type_: "Hostname".into(), address: identity.name.clone() },
         ]),
         daemon_endpoints: Some(NodeDaemonEndpoints { kubelet_endpoint: Some(DaemonEndpoint { port: 10250 }) }),
         node_info: Some(NodeSystemInfo {
-            architecture: go_arch().into(),
+            architecture: node::go_arch().into(),
             operating_system: "linux".into(),
             os_image: "rkube hollow node".into(),
             kernel_version: "hollow".into(),
@@ -164,40 +109,15 @@ fn machine_id(name: &str) -> String {
     format!("{a:016x}{b:016x}")
 }
 
-/// The status of the Node's Ready condition ("True", "False", "Unknown"), if it has one.
-pub fn ready_status(node: &Node) -> Option<&str> {
-    node.status.as_ref()?.conditions.as_ref()?.iter().find(|c| c.type_ == "Ready").map(|c| c.status.as_str())
-}
-
-/// Creates the Node, or adopts an existing one of that name (adding the labels and annotation a
-/// hollow kubelet sets, like upstream's kubelet reconciles its labels on re-registration).
+/// Creates the hollow Node, or adopts an existing one of that name.
 pub async fn register(api: &Api<Node>, identity: &Identity) -> Result<Node, kube::Error> {
-    let node = node_object(identity);
-    match api.create(&PostParams::default(), &node).await {
-        Ok(created) => {
-            tracing::info!(node = %identity.name, "node registered");
-            Ok(created)
-        }
-        Err(kube::Error::Api(e)) if e.code == 409 => {
-            let patch = serde_json::json!({"metadata": {"labels": node.metadata.labels, "annotations": node.metadata.annotations}});
-            let adopted = api.patch(&identity.name, &PatchParams::default(), &Patch::Merge(patch)).await?;
-            tracing::info!(node = %identity.name, "node already registered; adopted");
-            Ok(adopted)
-        }
-        Err(e) => Err(e),
-    }
-}
-
-/// Writes the whole status through `nodes/<name>/status` (a strategic merge patch, as upstream's
-/// kubelet does, so conditions other components own are kept).
-pub async fn write_status(api: &Api<Node>, name: &str, status: &NodeStatus) -> Result<Node, kube::Error> {
-    let patch = serde_json::json!({ "status": status });
-    api.patch_status(name, &PatchParams::default(), &Patch::Strategic(patch)).await
+    node::register(api, &node_object(identity)).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
     fn identity() -> Identity {
         Identity { name: "hollow-node-0".into(), ip: fleet_node_ip(0) }

@@ -19,7 +19,7 @@ use tokio::sync::watch;
 use super::RUNTIME_SCHEME;
 use super::fleet::{HollowNode, Shared};
 use super::metrics::result;
-use super::qos::qos_class;
+use crate::qos::qos_class;
 
 /// The pod conditions the kubelet owns; any other (readiness gates, DisruptionTarget) is kept.
 const KUBELET_CONDITIONS: [&str; 4] = ["PodReadyToStartContainers", "Initialized", "ContainersReady", "Ready"];

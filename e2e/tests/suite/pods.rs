@@ -1,0 +1,342 @@
+//! Real pods on a real node (`rkube up --nodes 1`: the kubelet on its own containerd), driven
+//! with stock kubectl: the test image is pulled from a loopback registry, containers run with
+//! their command, environment and limits, report exit codes and termination messages, restart
+//! as their policy says, are reachable on their pod IP from the host, and go on deletion.
+
+use std::time::{Duration, Instant};
+
+use e2e::{Cluster, ok};
+use serde_json::Value;
+
+const V: &str = "1.33";
+
+fn apply(c: &Cluster, manifest: &str) {
+    let path = c.dir.path().join(format!("manifest-{}.yaml", manifest.len()));
+    std::fs::write(&path, manifest.replace("IMAGE", &c.test_image())).expect("write manifest");
+    ok(c.kubectl(V, &["apply", "-f", &path.to_string_lossy()]));
+}
+
+fn pod_json(c: &Cluster, name: &str) -> Value {
+    serde_json::from_str(&ok(c.kubectl(V, &["get", "pod", name, "-o", "json"]))).expect("pod JSON")
+}
+
+/// Polls the pod until `want` holds; fails with the pod and the server log after `within`.
+fn wait_pod(c: &Cluster, name: &str, within: Duration, want: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let pod = pod_json(c, name);
+        if want(&pod) {
+            return pod;
+        }
+        assert!(Instant::now() < deadline, "pod {name} never got there:\n{pod:#}\n--- log ---\n{}", tail(&c.log()));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+fn phase(pod: &Value) -> &str {
+    pod["status"]["phase"].as_str().unwrap_or_default()
+}
+
+fn terminated(pod: &Value) -> &Value {
+    &pod["status"]["containerStatuses"][0]["state"]["terminated"]
+}
+
+/// GET http://<ip>:<port><path> from the host.
+async fn http_get(ip: &str, port: u16, path: &str) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::time::timeout(Duration::from_secs(3), tokio::net::TcpStream::connect((ip, port))).await??;
+    stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: {ip}\r\nConnection: close\r\n\r\n").as_bytes()).await?;
+    let mut response = String::new();
+    tokio::time::timeout(Duration::from_secs(3), stream.read_to_string(&mut response)).await??;
+    Ok(response.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_run_pulls_the_image_and_the_pod_answers_on_its_ip() {
+    let c = Cluster::start_nodes(1, &[]).await.expect("cluster with a real node");
+    let image = format!("--image={}", c.test_image());
+    ok(c.kubectl(V, &["run", "web", &image, "--port=8080", "--", "netexec"]));
+    let pod = wait_pod(&c, "web", Duration::from_secs(60), |p| phase(p) == "Running");
+    let status = &pod["status"];
+    let ip = status["podIP"].as_str().expect("pod IP").to_string();
+    assert!(ip.starts_with("10.2"), "pod IP from the cluster's pod range: {ip}");
+    assert_eq!(status["containerStatuses"][0]["ready"], true);
+    assert!(status["containerStatuses"][0]["containerID"].as_str().unwrap_or_default().starts_with("containerd://"));
+    assert!(status["containerStatuses"][0]["imageID"].as_str().is_some_and(|id| !id.is_empty()));
+    assert_eq!(status["qosClass"], "BestEffort");
+    let ready = ok(c.kubectl(V, &["wait", "--for=condition=Ready", "pod/web", "--timeout=30s"]));
+    assert!(ready.contains("condition met"));
+
+    // The pod's own network, reachable from the host; its hostname is the pod's name.
+    let mut answer = String::new();
+    for _ in 0..50 {
+        if let Ok(body) = http_get(&ip, 8080, "/hostname").await {
+            answer = body;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(answer, "web");
+    assert_eq!(http_get(&ip, 8080, "/echo?msg=hello").await.expect("echo"), "hello");
+
+    let events = ok(c.kubectl(V, &["get", "events", "--field-selector", "involvedObject.name=web"]));
+    for reason in ["Scheduled", "Pulled", "Created", "Started"] {
+        assert!(events.contains(reason), "event {reason} missing:\n{events}");
+    }
+    let wide = ok(c.kubectl(V, &["get", "pod", "web", "-o", "wide"]));
+    assert!(wide.contains("Running") && wide.contains(&ip), "{wide}");
+
+    // Graceful deletion: SIGTERM ends rktest at once, the pod goes, its address stops answering.
+    let started = Instant::now();
+    ok(c.kubectl(V, &["delete", "pod", "web", "--timeout=30s"]));
+    assert!(started.elapsed() < Duration::from_secs(15), "deletion took {:?}", started.elapsed());
+    assert!(http_get(&ip, 8080, "/hostname").await.is_err(), "the deleted pod still answers");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_codes_messages_environment_and_limits_reach_the_status() {
+    let c = Cluster::start_nodes(1, &[]).await.expect("cluster with a real node");
+    ok(c.kubectl(V, &["create", "configmap", "settings", "--from-literal=color=blue"]));
+    apply(
+        &c,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: fails
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: IMAGE
+    args: ["exit", "3", "goodbye"]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: env
+  labels: {tier: backend}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: IMAGE
+    command: ["/bin/sh", "-c"]
+    args: ["echo \"$POD_NAME $POD_NS $TIER $COLOR $NODE $GREETING $MEM_MI\" > /dev/termination-log"]
+    resources:
+      limits: {memory: 64Mi}
+    env:
+    - {name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+    - {name: POD_NS, valueFrom: {fieldRef: {fieldPath: metadata.namespace}}}
+    - {name: TIER, valueFrom: {fieldRef: {fieldPath: "metadata.labels['tier']"}}}
+    - {name: NODE, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}
+    - {name: COLOR, valueFrom: {configMapKeyRef: {name: settings, key: color}}}
+    - {name: GREETING, value: "hello-$(COLOR)"}
+    - {name: MEM_MI, valueFrom: {resourceFieldRef: {resource: limits.memory, divisor: 1Mi}}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: cgroup
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: IMAGE
+    command: ["/bin/sh", "-c", "(cat /sys/fs/cgroup/memory/memory.limit_in_bytes || cat /sys/fs/cgroup/memory.max) 2>/dev/null > /dev/termination-log"]
+    resources:
+      requests: {memory: 32Mi, cpu: 100m}
+      limits: {memory: 48Mi, cpu: 200m}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: fallback
+spec:
+  restartPolicy: Never
+  containers:
+  - name: main
+    image: IMAGE
+    command: ["/bin/sh", "-c", "echo last words; exit 7"]
+    terminationMessagePolicy: FallbackToLogsOnError
+"#,
+    );
+    let fails = wait_pod(&c, "fails", Duration::from_secs(60), |p| phase(p) == "Failed");
+    let t = terminated(&fails);
+    assert_eq!(
+        (t["exitCode"].as_i64(), t["reason"].as_str(), t["message"].as_str()),
+        (Some(3), Some("Error"), Some("goodbye"))
+    );
+    assert!(t["finishedAt"].is_string() && t["startedAt"].is_string());
+    let printed = ok(c.kubectl(V, &["get", "pod", "fails"]));
+    assert!(printed.contains("Error"), "{printed}");
+
+    let node = ok(c.kubectl(V, &["get", "nodes", "-o", "jsonpath={.items[0].metadata.name}"]));
+    let env = wait_pod(&c, "env", Duration::from_secs(60), |p| phase(p) == "Succeeded");
+    let t = terminated(&env);
+    assert_eq!(t["reason"], "Completed");
+    assert_eq!(
+        t["message"].as_str().map(str::trim),
+        Some(format!("env default backend blue {node} hello-blue 64").as_str())
+    );
+
+    let cgroup = wait_pod(&c, "cgroup", Duration::from_secs(60), |p| phase(p) == "Succeeded");
+    assert_eq!(terminated(&cgroup)["message"].as_str().map(str::trim), Some((48u64 << 20).to_string().as_str()));
+    assert_eq!(cgroup["status"]["qosClass"], "Burstable");
+
+    let fallback = wait_pod(&c, "fallback", Duration::from_secs(60), |p| phase(p) == "Failed");
+    assert_eq!(terminated(&fallback)["exitCode"], 7);
+    assert_eq!(terminated(&fallback)["message"].as_str().map(str::trim), Some("last words"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashing_containers_restart_with_back_off_and_bad_images_wait() {
+    let c = Cluster::start_nodes(1, &[]).await.expect("cluster with a real node");
+    apply(
+        &c,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: crash
+spec:
+  containers:
+  - name: main
+    image: IMAGE
+    args: ["exit", "1"]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: missing
+spec:
+  containers:
+  - name: main
+    image: 127.0.0.1:1/no/such:image
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: never
+spec:
+  containers:
+  - name: main
+    image: IMAGE-not-pulled
+    imagePullPolicy: Never
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: init
+spec:
+  initContainers:
+  - name: first
+    image: IMAGE
+    args: ["sleep", "1"]
+  containers:
+  - name: main
+    image: IMAGE
+"#,
+    );
+    // Restarted at once, then held back: CrashLoopBackOff with the last exit in lastState.
+    let crash = wait_pod(&c, "crash", Duration::from_secs(60), |p| {
+        let s = &p["status"]["containerStatuses"][0];
+        s["restartCount"].as_i64().unwrap_or(0) >= 1 && s["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+    });
+    let s = &crash["status"]["containerStatuses"][0];
+    assert_eq!(s["lastState"]["terminated"]["exitCode"], 1);
+    assert!(
+        s["state"]["waiting"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("back-off 10s restarting failed container=main pod=crash_default(")
+    );
+    assert_eq!(phase(&crash), "Running", "restartPolicy Always keeps the pod Running");
+    let printed = ok(c.kubectl(V, &["get", "pod", "crash"]));
+    assert!(printed.contains("CrashLoopBackOff"), "{printed}");
+
+    wait_pod(&c, "missing", Duration::from_secs(60), |p| {
+        let reason = p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"].as_str().unwrap_or_default();
+        reason == "ErrImagePull" || reason == "ImagePullBackOff"
+    });
+    let never = wait_pod(&c, "never", Duration::from_secs(30), |p| {
+        p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == "ErrImageNeverPull"
+    });
+    assert!(
+        never["status"]["containerStatuses"][0]["state"]["waiting"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("is not present with pull policy of Never")
+    );
+    assert_eq!(phase(&never), "Pending");
+
+    // Init containers first: Initialized only once `first` completed, then `main` runs.
+    let init = wait_pod(&c, "init", Duration::from_secs(60), |p| phase(p) == "Running");
+    let first = &init["status"]["initContainerStatuses"][0];
+    assert_eq!(first["state"]["terminated"]["reason"], "Completed");
+    let first_done = first["state"]["terminated"]["finishedAt"].as_str().unwrap_or_default().to_string();
+    let main_started = init["status"]["containerStatuses"][0]["state"]["running"]["startedAt"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(main_started >= first_done, "main started {main_started} before init finished {first_done}");
+    let conditions = init["status"]["conditions"].as_array().cloned().unwrap_or_default();
+    assert!(conditions.iter().any(|c| c["type"] == "Initialized" && c["status"] == "True"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployment_runs_three_real_replicas_and_survives_a_kubelet_crash() {
+    let mut c = Cluster::start_nodes(1, &[]).await.expect("cluster with a real node");
+    let image = format!("--image={}", c.test_image());
+    ok(c.kubectl(
+        V,
+        &["create", "deployment", "web", &image, "--replicas=3", "--", "/rktest", "serve-hostname", "8080"],
+    ));
+    ok(c.kubectl(V, &["rollout", "status", "deployment/web", "--timeout=90s"]));
+    let pods: Value =
+        serde_json::from_str(&ok(c.kubectl(V, &["get", "pods", "-l", "app=web", "-o", "json"]))).expect("JSON");
+    let items = pods["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 3);
+    let mut ips = Vec::new();
+    for pod in &items {
+        let name = pod["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        let ip = pod["status"]["podIP"].as_str().unwrap_or_default().to_string();
+        assert_eq!(http_get(&ip, 8080, "/").await.expect("pod answers"), name);
+        ips.push((name, ip, pod["status"]["containerStatuses"][0]["containerID"].clone()));
+    }
+    let mut distinct: Vec<&String> = ips.iter().map(|(_, ip, _)| ip).collect();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 3, "{ips:?}");
+
+    // kill -9 the whole process: containers keep running in their shims; the restarted
+    // kubelet adopts them (same container, no restart) instead of starting duplicates.
+    c.crash_and_restart().await.expect("restart");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let nodes = ok(c.kubectl(V, &["get", "nodes", "--no-headers"]));
+        if nodes.split_whitespace().nth(1) == Some("Ready") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "node not Ready after the restart: {nodes}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    for (name, ip, id) in &ips {
+        let pod = wait_pod(&c, name, Duration::from_secs(30), |p| p["status"]["containerStatuses"][0]["ready"] == true);
+        let s = &pod["status"]["containerStatuses"][0];
+        assert_eq!(&s["containerID"], id, "{name} was restarted instead of adopted");
+        assert_eq!(s["restartCount"], 0);
+        assert_eq!(http_get(ip, 8080, "/").await.expect("still answers"), *name);
+    }
+    // Deleting a pod replaces it; the new one runs too.
+    ok(c.kubectl(V, &["delete", "pod", &ips[0].0]));
+    ok(c.kubectl(V, &["rollout", "status", "deployment/web", "--timeout=60s"]));
+    let running = c.eventually(V, &["get", "pods", "-l", "app=web", "--no-headers"], |out| {
+        out.lines().filter(|l| l.contains("Running") && l.contains("1/1")).count() == 3 && !out.contains(&ips[0].0)
+    });
+    assert_eq!(running.lines().count(), 3, "{running}");
+}
