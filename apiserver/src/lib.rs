@@ -17,6 +17,7 @@ pub mod apply;
 pub mod authn;
 mod bootstrap;
 pub mod cached;
+pub mod connect;
 pub mod crd;
 pub mod fieldvalidation;
 pub mod handlers;
@@ -121,7 +122,10 @@ pub async fn run_notify(
     let definitions = crd::controller::spawn(registry.clone());
     let admission = admission::spawn(registry.clone());
     registry.admission.wait_ready().await;
+    let (kubelet_cert, kubelet_key) =
+        pki.client("apiserver-kubelet-client", "kube-apiserver-kubelet-client", &["system:masters"])?;
     let api = Arc::new(server::Api {
+        kubelet: connect::KubeletClient::new(&kubelet_cert, &kubelet_key)?,
         registry,
         tokens,
         metrics: metrics::Metrics::default(),

@@ -14,7 +14,7 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode, header};
+use http::{HeaderMap, Method, StatusCode, header};
 use http_body_util::BodyExt;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
@@ -31,7 +31,7 @@ use crate::pki::Pki;
 use crate::registry::Registry;
 use crate::request::{self, ApiPath, Query};
 use crate::status::ApiError;
-use crate::{openapi, reviews};
+use crate::{connect, openapi, reviews};
 
 /// Shared by every request.
 pub struct Api {
@@ -42,6 +42,8 @@ pub struct Api {
     pub ready: AtomicBool,
     /// `host:port` clients reach this server at (for `/api`'s serverAddressByClientCIDRs).
     pub address: String,
+    /// HTTPS to kubelets, for the subresources they serve (`pods/log`...).
+    pub kubelet: crate::connect::KubeletClient,
 }
 
 /// The user a verified client certificate names, attached to each request of its connection.
@@ -252,6 +254,9 @@ async fn api_request_inner(api: Arc<Api>, req: Request) -> Result<Response, ApiE
         Some(ApiPath::Resource(target)) => target,
     };
     let user = req.extensions().get::<UserInfo>().cloned().ok_or_else(ApiError::unauthorized)?;
+    if target.group.is_empty() && connect::handles(&target.resource, target.subresource.as_deref()) {
+        return connect_request(&api, &target, req).await;
+    }
     let query = Query::parse(req.uri().query())?;
     let method = req.method().clone();
     let declared =
@@ -275,6 +280,21 @@ async fn api_request_inner(api: Arc<Api>, req: Request) -> Result<Response, ApiE
         warnings: Default::default(),
     };
     Ok(handlers::serve(call).await)
+}
+
+/// Subresources served by the pod's kubelet; they need the raw request (query, upgrades).
+async fn connect_request(api: &Api, target: &request::Target, req: Request) -> Result<Response, ApiError> {
+    let namespace = target.namespace.as_deref().unwrap_or("default");
+    let name = target.name.as_deref().unwrap_or_default();
+    match (target.subresource.as_deref(), req.method()) {
+        (Some("log"), &Method::GET) => {
+            connect::logs::serve(&api.registry, &api.kubelet, namespace, name, req.uri().query()).await
+        }
+        (sub, method) => Err(ApiError::method_not_allowed(format!(
+            "the server does not allow this method on the requested resource ({method} pods/{})",
+            sub.unwrap_or_default()
+        ))),
+    }
 }
 
 fn discovery_response(

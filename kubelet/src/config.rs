@@ -19,6 +19,9 @@ pub struct Config {
     pub cni_conf_dir: Option<PathBuf>,
     /// `--port`: the kubelet's HTTPS API.
     pub port: u16,
+    /// `--client-ca-file`'s PEM: clients of the kubelet API (the apiserver) must present a
+    /// certificate it signed. Without it the API is not served.
+    pub client_ca_pem: Option<String>,
     /// `--healthz-port`: plain-HTTP `/healthz` and `/metrics` on loopback (0: off).
     pub healthz_port: u16,
     /// `--cluster-dns` and `--cluster-domain`.
@@ -50,6 +53,7 @@ impl Config {
             runtime_endpoint,
             cni_conf_dir: None,
             port: 10250,
+            client_ca_pem: None,
             healthz_port: 0,
             cluster_dns: Vec::new(),
             cluster_domain: "cluster.local".into(),

@@ -18,6 +18,7 @@ pub mod nodestatus;
 pub mod oci;
 pub mod pods;
 pub mod qos;
+pub mod server;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -54,6 +55,7 @@ pub async fn run(
         allocatable_milli_cpu: quantity("cpu", controllers::quantity::parse_milli),
         allocatable_memory: quantity("memory", controllers::quantity::parse_value),
         services: Mutex::new(Default::default()),
+        pods: Mutex::new(Default::default()),
         config: config.clone(),
     });
     let agent = Arc::new(nodestatus::NodeAgent {
@@ -67,11 +69,36 @@ pub async fn run(
     let until = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
+    let api = match &config.client_ca_pem {
+        Some(ca) => {
+            let names = [
+                config.node_name.clone(),
+                host::hostname(),
+                config.node_ip.to_string(),
+                "localhost".into(),
+                "127.0.0.1".into(),
+            ];
+            let mut names: Vec<String> = names.into_iter().filter(|n| !n.is_empty()).collect();
+            names.dedup();
+            let (cert, key) = server::tls::serving_certificate(&config.pki_dir(), &names)?;
+            let tls = server::tls::server_config(&cert, &key, ca)?;
+            let address = std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), config.port);
+            let listener = server::bind(address).await?;
+            Some(tokio::spawn(server::serve(shared.clone(), listener, tls, until(stopped.clone()))))
+        }
+        None => {
+            tracing::warn!("no client CA: the kubelet API (logs, exec, port-forward) is not served");
+            None
+        }
+    };
     let node_task = tokio::spawn(agent.run(until(stopped.clone())));
     let pods_task = tokio::spawn(pods::manager::run(shared, until(stopped)));
     shutdown.await;
     let _ = stop.send(true);
     let _ = pods_task.await;
+    if let Some(api) = api {
+        let _ = api.await;
+    }
     node_task.await??;
     Ok(())
 }

@@ -94,7 +94,8 @@ pub struct RealNodeArgs {
 }
 
 impl RealNodeArgs {
-    /// The kubelet configuration of node `name` keeping its files in `root_dir`.
+    /// The kubelet configuration of node `name` keeping its files in `root_dir`; `client_ca`:
+    /// the cluster CA (from the kubeconfig), whose certificates may call the kubelet API.
     pub fn config(
         &self,
         name: &str,
@@ -102,9 +103,11 @@ impl RealNodeArgs {
         root_dir: PathBuf,
         port: u16,
         max_pods: u32,
+        client_ca: Option<String>,
     ) -> (kubelet::Config, kubelet::Runtime) {
         let mut config = kubelet::Config::new(name.to_string(), ip, root_dir.clone(), String::new());
         config.port = port;
+        config.client_ca_pem = client_ca;
         config.max_pods = max_pods;
         config.cluster_dns = self.cluster_dns.clone();
         config.cluster_domain = self.cluster_domain.clone();
@@ -134,6 +137,10 @@ pub struct KubeletArgs {
     /// The kubelet's HTTPS port (logs, exec, attach, port-forward).
     #[arg(long, default_value_t = 10250)]
     pub port: u16,
+    /// CA (PEM) whose client certificates may call the kubelet API (default: the kubeconfig's
+    /// certificate authority, which signs the apiserver's kubelet-client certificate).
+    #[arg(long)]
+    pub client_ca_file: Option<PathBuf>,
     #[command(flatten)]
     pub real: RealNodeArgs,
     /// The kubeconfig to reach the apiserver with (default: $KUBECONFIG, then ~/.kube/config).
@@ -184,10 +191,14 @@ async fn run_real(args: KubeletArgs) -> anyhow::Result<()> {
     let root_dir = args.root_dir.clone().unwrap_or_else(|| crate::store_cmd::data_dir(None).join("kubelet"));
     let ip = args.node_ip.unwrap_or_else(kubelet::host::default_ip);
     let kubeconfig = crate::kubeconfig::path(args.kubeconfig.clone());
-    let (client, _) = crate::kubeconfig::client(&kubeconfig, "kubelet")
+    let (client, ca) = crate::kubeconfig::client(&kubeconfig, "kubelet")
         .await
         .with_context(|| format!("reading {}", kubeconfig.display()))?;
-    let (config, runtime) = args.real.config(&name, ip, root_dir, args.port, args.node.max_pods);
+    let client_ca = match &args.client_ca_file {
+        Some(file) => Some(std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?),
+        None => ca,
+    };
+    let (config, runtime) = args.real.config(&name, ip, root_dir, args.port, args.node.max_pods, client_ca);
     tracing::info!(node = %name, %ip, root_dir = %config.root_dir.display(), "kubelet starting");
     kubelet::run_node(client, config, runtime, crate::server_cmd::shutdown_signal()).await
 }

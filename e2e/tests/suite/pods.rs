@@ -340,3 +340,123 @@ async fn a_deployment_runs_three_real_replicas_and_survives_a_kubelet_crash() {
     });
     assert_eq!(running.lines().count(), 3, "{running}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_are_read_through_the_kubelet_as_kubectl_and_kube_rs_ask() {
+    use futures::{AsyncBufReadExt, StreamExt};
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{Api, LogParams};
+
+    let c = Cluster::start_nodes(1, &[]).await.expect("cluster with a real node");
+    apply(
+        &c,
+        r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: talker
+spec:
+  containers:
+  - name: main
+    image: IMAGE
+    args: ["lines", "5"]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: ticker
+spec:
+  containers:
+  - name: main
+    image: IMAGE
+    command: ["/bin/sh", "-c", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done"]
+  - name: side
+    image: IMAGE
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: crasher
+spec:
+  containers:
+  - name: main
+    image: IMAGE
+    args: ["exit", "1", "goodbye"]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: nowhere
+spec:
+  nodeSelector: {disk: none}
+  containers:
+  - name: main
+    image: IMAGE
+"#,
+    );
+    wait_pod(&c, "talker", Duration::from_secs(60), |p| phase(p) == "Running");
+    let all = c.eventually(V, &["logs", "talker"], |out| out.lines().count() == 5);
+    assert_eq!(all, "line 1\nline 2\nline 3\nline 4\nline 5\n");
+    assert_eq!(ok(c.kubectl(V, &["logs", "talker", "--tail=2"])), "line 4\nline 5\n");
+    assert_eq!(ok(c.kubectl(V, &["logs", "talker", "--limit-bytes=8"])), "line 1\nl");
+    let stamped = ok(c.kubectl(V, &["logs", "talker", "--timestamps", "--tail=1"]));
+    let (stamp, line) = stamped.trim_end().split_once(' ').expect("a timestamp, then the line");
+    assert_eq!(line, "line 5");
+    assert!(
+        stamp.parse::<k8s_openapi::jiff::Timestamp>().is_ok() && stamp.len() == 30,
+        "RFC 3339 with nanoseconds: {stamp}"
+    );
+    assert_eq!(ok(c.kubectl(V, &["logs", "talker", "--since=1h"])).lines().count(), 5);
+    // Older kubectl speaks the same.
+    assert_eq!(ok(c.kubectl("1.29", &["logs", "talker", "--tail=1"])), "line 5\n");
+
+    // Follow: lines arrive as they are written.
+    wait_pod(&c, "ticker", Duration::from_secs(60), |p| phase(p) == "Running");
+    let mut follow = c
+        .kubectl_cmd(V)
+        .args(["logs", "-f", "ticker", "-c", "main"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("kubectl logs -f");
+    let stdout = follow.stdout.take().expect("stdout");
+    let lines: Vec<String> =
+        std::io::BufRead::lines(std::io::BufReader::new(stdout)).take(8).map(|l| l.expect("line")).collect();
+    let _ = follow.kill();
+    let _ = follow.wait();
+    assert!(lines.iter().all(|l| l.starts_with("tick ")), "{lines:?}");
+    let numbers: Vec<u64> = lines.iter().filter_map(|l| l[5..].parse().ok()).collect();
+    assert!(numbers.windows(2).all(|w| w[1] == w[0] + 1), "consecutive ticks: {numbers:?}");
+
+    // kube-rs: a followed stream, and the errors upstream gives.
+    let pods: Api<Pod> = Api::default_namespaced(c.client().await.expect("client"));
+    let params =
+        LogParams { follow: true, container: Some("main".into()), tail_lines: Some(1), ..LogParams::default() };
+    let mut stream = pods.log_stream("ticker", &params).await.expect("log stream").lines();
+    let first =
+        tokio::time::timeout(Duration::from_secs(10), stream.next()).await.expect("a line").expect("line").expect("ok");
+    let second =
+        tokio::time::timeout(Duration::from_secs(10), stream.next()).await.expect("a line").expect("line").expect("ok");
+    let n = |l: &str| l.trim_start_matches("tick ").parse::<u64>().expect("tick number");
+    assert_eq!(n(&second), n(&first) + 1);
+    match pods.logs("ticker", &LogParams::default()).await {
+        Err(kube::Error::Api(e)) => {
+            assert_eq!((e.code, e.reason.as_str()), (400, "BadRequest"));
+            assert_eq!(e.message, "a container name must be specified for pod ticker, choose one of: [main side]");
+        }
+        other => panic!("several containers need a name: {other:?}"),
+    }
+    let unscheduled = fails_kubectl(&c, &["logs", "nowhere"]);
+    assert!(unscheduled.contains("pod nowhere does not have a host assigned"), "{unscheduled}");
+
+    // --previous: the last terminated instance.
+    wait_pod(&c, "crasher", Duration::from_secs(60), |p| {
+        p["status"]["containerStatuses"][0]["restartCount"].as_i64().unwrap_or(0) >= 1
+    });
+    assert_eq!(ok(c.kubectl(V, &["logs", "crasher", "--previous"])), "goodbye\n");
+    let none = fails_kubectl(&c, &["logs", "talker", "--previous"]);
+    assert!(none.contains("previous terminated container \"main\" in pod \"talker\" not found"), "{none}");
+}
+
+fn fails_kubectl(c: &Cluster, args: &[&str]) -> String {
+    e2e::fails(c.kubectl(V, args))
+}

@@ -34,9 +34,32 @@ pub struct Shared {
     pub allocatable_memory: i64,
     /// Services by namespace (for the pods' Service environment variables).
     pub services: Mutex<BTreeMap<String, Vec<Service>>>,
+    /// The pods bound to this node as last seen, by (namespace, name): what the kubelet's API
+    /// (logs, exec, port-forward) resolves names against.
+    pub pods: Mutex<HashMap<(String, String), Arc<Pod>>>,
 }
 
 impl Shared {
+    /// The pod `namespace/name` bound to this node, as last seen.
+    pub fn pod(&self, namespace: &str, name: &str) -> Option<Arc<Pod>> {
+        let pods = self.pods.lock().unwrap_or_else(|e| e.into_inner());
+        pods.get(&(namespace.to_string(), name.to_string())).cloned()
+    }
+
+    fn remember(&self, pod: Option<&Pod>, gone: Option<&Pod>) {
+        let key = |p: &Pod| (super::names(p).0.to_string(), super::names(p).1.to_string());
+        let mut pods = self.pods.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(p) = pod {
+            pods.insert(key(p), Arc::new(p.clone()));
+        }
+        if let Some(p) = gone {
+            // Only if it is still that pod (a new one of the same name may have replaced it).
+            if pods.get(&key(p)).is_some_and(|known| known.metadata.uid == p.metadata.uid) {
+                pods.remove(&key(p));
+            }
+        }
+    }
+
     /// The Services whose variables a pod of `namespace` gets: its namespace's and the
     /// `kubernetes` Service of `default`, as upstream's `getServiceEnvVarMap`.
     pub fn services_for(&self, namespace: &str) -> Vec<Service> {
@@ -159,9 +182,11 @@ pub async fn run(shared: Arc<Shared>, shutdown: impl std::future::Future<Output 
                     if let Some(uid) = &pod.metadata.uid {
                         listing.insert(uid.clone());
                     }
+                    shared.remember(Some(&pod), None);
                     manager.update(pod);
                 }
                 Some(Ok(Event::Delete(pod))) => {
+                    shared.remember(None, Some(&pod));
                     if let Some(uid) = &pod.metadata.uid {
                         manager.remove(uid);
                     }
@@ -173,6 +198,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: impl std::future::Future<Output 
                     for uid in gone {
                         manager.remove(&uid);
                     }
+                    shared.pods.lock().unwrap_or_else(|e| e.into_inner()).retain(|_, p| p.metadata.uid.as_ref().is_some_and(|u| listing.contains(u)));
                     synced = true;
                 }
                 Some(Err(e)) => tracing::warn!(error = %e, "pod watch"),

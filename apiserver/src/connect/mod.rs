@@ -1,0 +1,153 @@
+//! Subresources the apiserver serves by calling the node's kubelet (upstream's
+//! `pkg/kubelet/client` and the pod `rest.Connecter`s): `pods/log` (`logs.rs`). The kubelet is
+//! reached at its Node's InternalIP (then other addresses) and `daemonEndpoints` port over HTTPS
+//! with the apiserver's kubelet-client certificate. Like upstream without
+//! `--kubelet-certificate-authority`, the kubelet's self-signed serving certificate is not
+//! verified (the handshake signature is).
+
+pub mod logs;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use serde_json::Value;
+
+use crate::registry::Registry;
+use crate::registry::{Ctx, ops};
+use crate::status::ApiError;
+
+/// Which subresources are served through the kubelet (they need the raw request).
+pub fn handles(resource: &str, subresource: Option<&str>) -> bool {
+    matches!((resource, subresource), ("pods", Some("log")))
+}
+
+/// Accepts the kubelet's certificate without checking its identity; signatures still count.
+#[derive(Debug)]
+struct KubeletServerCert(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for KubeletServerCert {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// HTTPS to kubelets with the apiserver's client certificate.
+#[derive(Clone)]
+pub struct KubeletClient {
+    tls: tokio_rustls::TlsConnector,
+}
+
+impl KubeletClient {
+    pub fn new(cert_pem: &str, key_pem: &str) -> anyhow::Result<Self> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let chain = CertificateDer::pem_slice_iter(cert_pem.as_bytes()).collect::<Result<Vec<_>, _>>()?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())?;
+        let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(KubeletServerCert(provider)))
+            .with_client_auth_cert(chain, key)?;
+        // HTTP/1.1: streams and upgrades (exec, port-forward) ride on it.
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Self { tls: tokio_rustls::TlsConnector::from(Arc::new(config)) })
+    }
+
+    /// Sends `request` to the kubelet at `address` (`host:port`).
+    pub async fn send(
+        &self,
+        address: &str,
+        request: http::Request<http_body_util::Empty<Bytes>>,
+    ) -> Result<http::Response<Incoming>, ApiError> {
+        let unreachable = |e: &dyn std::fmt::Display| {
+            ApiError::new(502, "ServiceUnavailable", format!("error dialing the kubelet at {address}: {e}"))
+        };
+        let tcp = tokio::time::timeout(Duration::from_secs(10), tokio::net::TcpStream::connect(address))
+            .await
+            .map_err(|_| unreachable(&"timed out"))?
+            .map_err(|e| unreachable(&e))?;
+        let _ = tcp.set_nodelay(true);
+        let host = address.rsplit_once(':').map(|(h, _)| h.trim_matches(['[', ']'])).unwrap_or(address);
+        let name = ServerName::try_from(host.to_string()).map_err(|e| unreachable(&e))?;
+        let tls = self.tls.connect(name, tcp).await.map_err(|e| unreachable(&e))?;
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.map_err(|e| unreachable(&e))?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.with_upgrades().await {
+                tracing::debug!(error = %e, "kubelet connection ended with an error");
+            }
+        });
+        sender.send_request(request).await.map_err(|e| unreachable(&e))
+    }
+}
+
+/// `host:port` of the kubelet of node `name` (upstream's preferred address types, InternalIP
+/// first, and `status.daemonEndpoints.kubeletEndpoint.Port`).
+pub async fn kubelet_address(registry: &Registry, name: &str) -> Result<String, ApiError> {
+    let nodes = registry.get("", "v1", "nodes").ok_or_else(|| ApiError::internal("nodes are not served"))?;
+    let (node, _) = ops::get(&Ctx::internal(registry), &nodes, None, name).await?;
+    let addresses = node.pointer("/status/addresses").and_then(Value::as_array).cloned().unwrap_or_default();
+    let address = ["InternalIP", "ExternalIP", "Hostname", "InternalDNS", "ExternalDNS"].iter().find_map(|kind| {
+        addresses.iter().find(|a| a["type"] == *kind).and_then(|a| a["address"].as_str()).map(str::to_string)
+    });
+    let address = address.ok_or_else(|| ApiError::bad_request(format!("node {name} has no address")))?;
+    let port = node
+        .pointer("/status/daemonEndpoints/kubeletEndpoint/Port")
+        .and_then(Value::as_u64)
+        .filter(|p| *p > 0)
+        .unwrap_or(10250);
+    Ok(if address.contains(':') { format!("[{address}]:{port}") } else { format!("{address}:{port}") })
+}
+
+/// A non-2xx kubelet answer as the client's error (upstream's generic response checker: the
+/// kubelet's text becomes the message, the code is kept).
+pub async fn kubelet_error(response: http::Response<Incoming>) -> ApiError {
+    let code = response.status().as_u16();
+    let body = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let text = String::from_utf8_lossy(&body[..body.len().min(4096)]).trim().to_string();
+    let reason = match code {
+        400 => "BadRequest",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "NotFound",
+        409 => "Conflict",
+        _ => "InternalError",
+    };
+    ApiError::new(code, reason, text)
+}
