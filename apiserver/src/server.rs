@@ -290,6 +290,9 @@ async fn connect_request(api: &Api, target: &request::Target, req: Request) -> R
         (Some("log"), &Method::GET) => {
             connect::logs::serve(&api.registry, &api.kubelet, namespace, name, req.uri().query()).await
         }
+        (Some(sub @ ("exec" | "attach" | "portforward")), &Method::GET | &Method::POST) => {
+            connect::exec::serve(&api.registry, &api.kubelet, namespace, name, sub, req).await
+        }
         (sub, method) => Err(ApiError::method_not_allowed(format!(
             "the server does not allow this method on the requested resource ({method} pods/{})",
             sub.unwrap_or_default()

@@ -4,41 +4,15 @@
 
 use axum::body::Body;
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{KubeletClient, kubelet_address, kubelet_error};
-use crate::registry::{Ctx, Registry, ops};
+use super::{KubeletClient, choose_container, kubelet_address, kubelet_error, pod_and_node};
+use crate::registry::Registry;
 use crate::status::{ApiError, Cause};
 
 /// The options the kubelet is passed through (the rest of PodLogOptions is the apiserver's).
 const FORWARDED: [&str; 7] =
     ["follow", "previous", "timestamps", "tailLines", "limitBytes", "sinceSeconds", "sinceTime"];
-
-fn names(pod: &Value, pointer: &str) -> Vec<String> {
-    pod.pointer(pointer)
-        .and_then(Value::as_array)
-        .map(|cs| cs.iter().filter_map(|c| c["name"].as_str().map(str::to_string)).collect())
-        .unwrap_or_default()
-}
-
-/// The container to read: `requested`, or the pod's only container (upstream's message when
-/// there are several).
-pub fn choose_container(pod: &Value, name: &str, requested: Option<&str>) -> Result<String, ApiError> {
-    if let Some(c) = requested.filter(|c| !c.is_empty()) {
-        return Ok(c.to_string());
-    }
-    let containers = names(pod, "/spec/containers");
-    if let [only] = containers.as_slice() {
-        return Ok(only.clone());
-    }
-    let init = names(pod, "/spec/initContainers");
-    let mut message =
-        format!("a container name must be specified for pod {name}, choose one of: [{}]", containers.join(" "));
-    if !init.is_empty() {
-        message.push_str(&format!(" or one of the init containers: [{}]", init.join(" ")));
-    }
-    Err(ApiError::bad_request(message))
-}
 
 /// Upstream's `ValidatePodLogOptions`.
 pub fn validate(name: &str, params: &[(String, String)]) -> Result<(), ApiError> {
@@ -76,14 +50,11 @@ pub async fn serve(
 ) -> Result<Response, ApiError> {
     let params: Vec<(String, String)> = serde_urlencoded::from_str(raw_query.unwrap_or_default())
         .map_err(|e| ApiError::bad_request(format!("invalid query: {e}")))?;
-    let pods = registry.get("", "v1", "pods").ok_or_else(|| ApiError::internal("pods are not served"))?;
-    let (pod, _) = ops::get(&Ctx::internal(registry), &pods, Some(namespace), name).await?;
+    let (pod, node) = pod_and_node(registry, namespace, name).await?;
     let requested = params.iter().find(|(k, _)| k == "container").map(|(_, v)| v.as_str());
     let container = choose_container(&pod, name, requested)?;
     validate(name, &params)?;
-    let node = pod.pointer("/spec/nodeName").and_then(Value::as_str).filter(|n| !n.is_empty());
-    let node = node.ok_or_else(|| ApiError::bad_request(format!("pod {name} does not have a host assigned")))?;
-    let address = kubelet_address(registry, node).await?;
+    let address = kubelet_address(registry, &node?).await?;
     let forwarded: Vec<(&str, &str)> =
         params.iter().filter(|(k, _)| FORWARDED.contains(&k.as_str())).map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let query = serde_urlencoded::to_string(&forwarded).unwrap_or_default();
@@ -105,20 +76,6 @@ pub async fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn containers_are_chosen_like_upstream() {
-        let pod = json!({"spec": {"containers": [{"name": "a"}, {"name": "b"}], "initContainers": [{"name": "i"}]}});
-        assert_eq!(choose_container(&pod, "p", Some("b")).unwrap(), "b");
-        let e = choose_container(&pod, "p", None).unwrap_err();
-        assert_eq!(
-            e.message,
-            "a container name must be specified for pod p, choose one of: [a b] or one of the init containers: [i]"
-        );
-        assert_eq!(e.code, 400);
-        let one = json!({"spec": {"containers": [{"name": "only"}]}});
-        assert_eq!(choose_container(&one, "p", None).unwrap(), "only");
-    }
 
     #[test]
     fn options_are_validated() {

@@ -1,10 +1,12 @@
 //! Subresources the apiserver serves by calling the node's kubelet (upstream's
-//! `pkg/kubelet/client` and the pod `rest.Connecter`s): `pods/log` (`logs.rs`). The kubelet is
+//! `pkg/kubelet/client` and the pod `rest.Connecter`s): `pods/log` (`logs.rs`), `pods/exec`,
+//! `pods/attach` and `pods/portforward` (`exec.rs`). The kubelet is
 //! reached at its Node's InternalIP (then other addresses) and `daemonEndpoints` port over HTTPS
 //! with the apiserver's kubelet-client certificate. Like upstream without
 //! `--kubelet-certificate-authority`, the kubelet's self-signed serving certificate is not
 //! verified (the handshake signature is).
 
+pub mod exec;
 pub mod logs;
 
 use std::sync::Arc;
@@ -26,7 +28,50 @@ use crate::status::ApiError;
 
 /// Which subresources are served through the kubelet (they need the raw request).
 pub fn handles(resource: &str, subresource: Option<&str>) -> bool {
-    matches!((resource, subresource), ("pods", Some("log")))
+    matches!((resource, subresource), ("pods", Some("log" | "exec" | "attach" | "portforward")))
+}
+
+fn names(pod: &Value, pointer: &str) -> Vec<String> {
+    pod.pointer(pointer)
+        .and_then(Value::as_array)
+        .map(|cs| cs.iter().filter_map(|c| c["name"].as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+/// The container to reach: `requested` (which must be one of the pod's), or the pod's only
+/// container (upstream's messages otherwise).
+pub fn choose_container(pod: &Value, name: &str, requested: Option<&str>) -> Result<String, ApiError> {
+    let containers = names(pod, "/spec/containers");
+    let init = names(pod, "/spec/initContainers");
+    if let Some(c) = requested.filter(|c| !c.is_empty()) {
+        let ephemeral = names(pod, "/spec/ephemeralContainers");
+        if containers.iter().chain(&init).chain(&ephemeral).any(|n| n == c) {
+            return Ok(c.to_string());
+        }
+        return Err(ApiError::bad_request(format!("container {c} is not valid for pod {name}")));
+    }
+    if let [only] = containers.as_slice() {
+        return Ok(only.clone());
+    }
+    let mut message =
+        format!("a container name must be specified for pod {name}, choose one of: [{}]", containers.join(" "));
+    if !init.is_empty() {
+        message.push_str(&format!(" or one of the init containers: [{}]", init.join(" ")));
+    }
+    Err(ApiError::bad_request(message))
+}
+
+/// The pod, and the node it is bound to (or the error upstream gives for an unscheduled pod).
+pub async fn pod_and_node(
+    registry: &Registry,
+    namespace: &str,
+    name: &str,
+) -> Result<(Value, Result<String, ApiError>), ApiError> {
+    let pods = registry.get("", "v1", "pods").ok_or_else(|| ApiError::internal("pods are not served"))?;
+    let (pod, _) = ops::get(&Ctx::internal(registry), &pods, Some(namespace), name).await?;
+    let node = pod.pointer("/spec/nodeName").and_then(Value::as_str).filter(|n| !n.is_empty()).map(str::to_string);
+    let node = node.ok_or_else(|| ApiError::bad_request(format!("pod {name} does not have a host assigned")));
+    Ok((pod, node))
 }
 
 /// Accepts the kubelet's certificate without checking its identity; signatures still count.
@@ -150,4 +195,26 @@ pub async fn kubelet_error(response: http::Response<Incoming>) -> ApiError {
         _ => "InternalError",
     };
     ApiError::new(code, reason, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn containers_are_chosen_like_upstream() {
+        let pod = json!({"spec": {"containers": [{"name": "a"}, {"name": "b"}], "initContainers": [{"name": "i"}]}});
+        assert_eq!(choose_container(&pod, "p", Some("b")).unwrap(), "b");
+        assert_eq!(choose_container(&pod, "p", Some("i")).unwrap(), "i");
+        assert_eq!(choose_container(&pod, "p", Some("z")).unwrap_err().message, "container z is not valid for pod p");
+        let e = choose_container(&pod, "p", None).unwrap_err();
+        assert_eq!(
+            e.message,
+            "a container name must be specified for pod p, choose one of: [a b] or one of the init containers: [i]"
+        );
+        assert_eq!(e.code, 400);
+        let one = json!({"spec": {"containers": [{"name": "only"}]}});
+        assert_eq!(choose_container(&one, "p", None).unwrap(), "only");
+    }
 }

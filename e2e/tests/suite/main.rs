@@ -12,5 +12,6 @@ mod operator;
 mod pods;
 mod protocol;
 mod scheduler;
+mod streaming;
 mod webhooks;
 mod workloads;

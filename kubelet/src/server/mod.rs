@@ -1,8 +1,10 @@
 //! The kubelet's HTTPS API (upstream's `pkg/kubelet/server`) on `--port` (10250): what the
 //! apiserver calls for `pods/log` and friends. Routes: `/healthz`, `/pods` (the pods bound to
-//! this node), `/containerLogs/{namespace}/{pod}/{container}` (`logs.rs`). Errors are plain text
+//! this node), `/containerLogs/{namespace}/{pod}/{container}` (`logs.rs`), `/exec`, `/attach`
+//! and `/portForward` (`exec.rs`). Errors are plain text
 //! with the status code, as upstream's; the apiserver turns them into a `metav1.Status`.
 
+pub mod exec;
 pub mod logs;
 pub mod tls;
 
@@ -30,6 +32,9 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/pods", get(pods))
         .route("/containerLogs/{namespace}/{pod}/{container}", get(logs::container_logs))
+        .route("/exec/{namespace}/{pod}/{container}", get(exec::exec).post(exec::exec))
+        .route("/attach/{namespace}/{pod}/{container}", get(exec::attach).post(exec::attach))
+        .route("/portForward/{namespace}/{pod}", get(exec::port_forward).post(exec::port_forward))
         .with_state(shared)
 }
 
