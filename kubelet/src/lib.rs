@@ -19,6 +19,7 @@ pub mod oci;
 pub mod pods;
 pub mod qos;
 pub mod server;
+pub mod volumes;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

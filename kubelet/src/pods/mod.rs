@@ -11,6 +11,7 @@ pub mod env;
 pub mod files;
 pub mod images;
 pub mod manager;
+pub mod probes;
 pub mod sandbox;
 pub mod status;
 pub mod worker;

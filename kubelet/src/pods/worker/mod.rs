@@ -17,11 +17,20 @@ use super::backoff::Backoff;
 use super::container::{Inputs as ContainerInputs, container_config, spec_hash, verify_run_as_non_root};
 use super::env::{Sources, environment, referenced};
 use super::manager::Shared;
+use super::probes::{self, ContainerProbes};
 use super::status::{ContainerView, Inputs, Waiting, pod_status};
 use super::{LABEL_POD_UID, RuntimeContainer, RuntimePod, files, images, names, sandbox};
+use crate::volumes;
+
+mod kill;
+use kill::grace_seconds;
+mod start;
 
 /// How long a worker sleeps when nothing is due: a periodic resync, as upstream's.
 const RESYNC: Duration = Duration::from_secs(60);
+/// Pods with configMap, secret, downwardAPI or projected volumes resync this often, so that
+/// their files follow the objects they show.
+const VOLUME_RESYNC: Duration = Duration::from_secs(10);
 /// A failed runtime or API call is retried after this.
 const RETRY: Duration = Duration::from_secs(1);
 /// A container that ran this long before exiting restarts without back-off.
@@ -48,6 +57,13 @@ pub struct Worker {
     /// Termination messages read once per exited container ID.
     messages: HashMap<String, String>,
     last_status: Option<PodStatus>,
+    /// The pod's volumes as last prepared, and the last failure to prepare them (reported once).
+    volumes: HashMap<String, volumes::Prepared>,
+    volume_error: Option<String>,
+    /// Probes of the running containers, by container ID.
+    probes: HashMap<String, ContainerProbes>,
+    /// Wakes this worker (the PLEG, a probe verdict).
+    wake: Arc<Notify>,
 }
 
 fn reference(pod: &Pod, field: Option<String>) -> ObjectReference {
@@ -85,11 +101,16 @@ impl Worker {
             waiting: HashMap::new(),
             messages: HashMap::new(),
             last_status: None,
+            volumes: HashMap::new(),
+            volume_error: None,
+            probes: HashMap::new(),
+            wake: Arc::new(Notify::new()),
         }
     }
 
     /// Runs until the pod is deleted and cleaned up.
     pub async fn run(mut self, mut pod: watch::Receiver<Option<Arc<Pod>>>, wake: Arc<Notify>) {
+        self.wake = wake.clone();
         loop {
             let current = pod.borrow_and_update().clone();
             let next = match current {
@@ -159,7 +180,11 @@ impl Worker {
             self.stop_sandboxes(&runtime).await;
             return after(RESYNC);
         }
-        let mut next = tokio::time::Instant::now() + RESYNC;
+        let api_data =
+            pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()).any(|v| {
+                v.config_map.is_some() || v.secret.is_some() || v.downward_api.is_some() || v.projected.is_some()
+            });
+        let mut next = tokio::time::Instant::now() + if api_data { VOLUME_RESYNC } else { RESYNC };
         let mut failed = None;
         if let Some(deadline) = self.active_deadline(pod) {
             if Timestamp::now() >= deadline {
@@ -188,6 +213,7 @@ impl Worker {
             Ok(r) => r,
             Err(_) => return after(RETRY),
         };
+        self.sync_probes(pod, &runtime);
         let status = self.status(pod, &runtime, failed);
         let phase = status.phase.clone().unwrap_or_default();
         if let Err(e) = self.write_status(pod, status).await {
@@ -222,6 +248,9 @@ impl Worker {
                 return Some(at);
             }
             runtime = self.runtime_pod().await.ok()?;
+        }
+        if let Some(retry) = self.prepare_volumes(pod).await {
+            return Some(retry);
         }
         let mut wake: Option<tokio::time::Instant> = None;
         let mut earliest = |at: Option<tokio::time::Instant>| {
@@ -275,6 +304,21 @@ impl Worker {
         match runtime.current(&name) {
             None => self.start_container(pod, container, runtime, restart_count).await,
             Some(c) if c.running() => {
+                if let Some((kind, message)) = self.probes.get(c.id()).and_then(ContainerProbes::must_restart) {
+                    let field = Some(container_field(pod, &name));
+                    let probe = kind.name();
+                    self.shared.recorder.warning(
+                        reference(pod, field.clone()),
+                        "Unhealthy",
+                        "Probe",
+                        format!("{probe} probe failed: {message}"),
+                    );
+                    let note = format!("Container {name} failed {} probe, will be restarted", probe.to_lowercase());
+                    self.shared.recorder.normal(reference(pod, field), "Killing", "Kill", note);
+                    self.probes.remove(c.id());
+                    self.stop_container(pod, container, c.id(), grace_seconds(pod)).await;
+                    return Some(tokio::time::Instant::now());
+                }
                 if c.hash() != spec_hash(container) {
                     let note = format!("Container {name} definition changed, will be restarted");
                     self.shared.recorder.normal(
@@ -354,187 +398,6 @@ impl Worker {
         }
     }
 
-    /// Fetches what the environment reads (a missing object is `None`, not an error).
-    async fn sources(&self, pod: &Pod, container: &Container) -> Result<Sources, kube::Error> {
-        let client = self.shared.client.clone();
-        let namespace = names(pod).0.to_string();
-        let (config_maps, secrets) = referenced(std::iter::once(container));
-        let mut sources = Sources {
-            node_allocatable_milli_cpu: self.shared.allocatable_milli_cpu,
-            node_allocatable_memory: self.shared.allocatable_memory,
-            ..Sources::default()
-        };
-        let cm_api: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace);
-        for name in config_maps {
-            sources.config_maps.insert(name.clone(), cm_api.get_opt(&name).await?);
-        }
-        let secret_api: Api<Secret> = Api::namespaced(client, &namespace);
-        for name in secrets {
-            sources.secrets.insert(name.clone(), secret_api.get_opt(&name).await?);
-        }
-        if pod.spec.as_ref().and_then(|s| s.enable_service_links).unwrap_or(true) {
-            sources.services = self.shared.services_for(&namespace);
-        }
-        Ok(sources)
-    }
-
-    async fn pull_secrets(&self, pod: &Pod) -> Vec<Secret> {
-        let api: Api<Secret> = Api::namespaced(self.shared.client.clone(), names(pod).0);
-        let mut out = Vec::new();
-        for reference in pod.spec.iter().flat_map(|s| s.image_pull_secrets.iter().flatten()) {
-            if let Ok(Some(secret)) = api.get_opt(&reference.name).await {
-                out.push(secret);
-            }
-        }
-        out
-    }
-
-    fn set_waiting(&mut self, pod: &Pod, container: &str, reason: &str, message: String, event_reason: &str) {
-        let field = Some(container_field(pod, container));
-        self.shared.recorder.warning(reference(pod, field), event_reason, "Create", format!("Error: {message}"));
-        self.waiting.insert(container.to_string(), Waiting { reason: reason.to_string(), message: Some(message) });
-    }
-
-    async fn start_container(
-        &mut self,
-        pod: &Pod,
-        container: &Container,
-        runtime: &RuntimePod,
-        restart_count: u32,
-    ) -> Option<tokio::time::Instant> {
-        let shared = self.shared.clone();
-        let name = container.name.clone();
-        let field = Some(container_field(pod, &name));
-        let sandbox = runtime.sandbox()?;
-        let sandbox_config = sandbox::sandbox_config(
-            &shared.config,
-            pod,
-            sandbox.metadata.as_ref().map(|m| m.attempt).unwrap_or(0),
-            &shared.host_resolv_conf,
-        );
-        let now = Instant::now();
-        let image = container.image.clone().unwrap_or_default();
-        let pull_key = format!("pull:{name}");
-        if let Some(until) = self.backoff.waiting_until(&pull_key, now) {
-            self.waiting.insert(
-                name,
-                Waiting {
-                    reason: "ImagePullBackOff".into(),
-                    message: Some(format!("Back-off pulling image \"{image}\"")),
-                },
-            );
-            return Some(tokio::time::Instant::from_std(until));
-        }
-        if self.waiting.get(&name).is_none_or(|w| w.reason != "CrashLoopBackOff") {
-            self.waiting.insert(name.clone(), Waiting { reason: "ContainerCreating".into(), message: None });
-        }
-        let secrets = self.pull_secrets(pod).await;
-        let started_pull = Instant::now();
-        let image_ref = match images::ensure(&shared.cri, container, &secrets, &sandbox_config).await {
-            Ok((image_ref, pulled)) => {
-                self.backoff.reset(&pull_key);
-                if pulled {
-                    let note = format!("Successfully pulled image \"{image}\" in {:?}", started_pull.elapsed());
-                    shared.recorder.normal(reference(pod, field.clone()), "Pulled", "Pull", note);
-                }
-                image_ref
-            }
-            Err(e) => {
-                self.shared.recorder.warning(reference(pod, field.clone()), "Failed", "Pull", e.message.clone());
-                let pulled = e.reason == "ErrImagePull";
-                self.waiting.insert(name.clone(), Waiting { reason: e.reason.into(), message: Some(e.message) });
-                // Only failed pulls back off (ImagePullBackOff); other reasons stay as they are.
-                if !pulled {
-                    return Some(tokio::time::Instant::now() + backoff_retry());
-                }
-                self.backoff.next(&pull_key, now);
-                let until = self.backoff.waiting_until(&pull_key, now).unwrap_or(now + RETRY);
-                return Some(tokio::time::Instant::from_std(until));
-            }
-        };
-        let sources = match self.sources(pod, container).await {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::warn!(pod = %names(pod).1, error = %e, "reading the container's environment sources");
-                return Some(tokio::time::Instant::now() + RETRY);
-            }
-        };
-        let env = match environment(pod, container, &sources) {
-            Ok(env) => env,
-            Err(message) => {
-                self.set_waiting(pod, &name, "CreateContainerConfigError", message, "Failed");
-                return Some(tokio::time::Instant::now() + backoff_retry());
-            }
-        };
-        if let Ok(Some(img)) = shared.cri.image_status(&image_ref).await {
-            if let Err(message) = verify_run_as_non_root(pod, container, img.uid.map(|u| u.value), &img.username) {
-                self.set_waiting(pod, &name, "CreateContainerConfigError", message, "Failed");
-                return Some(tokio::time::Instant::now() + backoff_retry());
-            }
-        }
-        let mounts = match self.mounts(pod, container, runtime, restart_count) {
-            Ok(m) => m,
-            Err(e) => {
-                self.set_waiting(pod, &name, "CreateContainerConfigError", e.to_string(), "Failed");
-                return Some(tokio::time::Instant::now() + backoff_retry());
-            }
-        };
-        let inputs = ContainerInputs {
-            restart_count,
-            image_ref: &image_ref,
-            env: &env,
-            mounts,
-            node_memory: shared.node_memory,
-        };
-        let config = container_config(pod, container, inputs);
-        let id = match shared.cri.create_container(&sandbox.id, config, sandbox_config).await {
-            Ok(id) => id,
-            Err(e) => {
-                self.set_waiting(pod, &name, "CreateContainerError", e.message(), "Failed");
-                return Some(tokio::time::Instant::now() + backoff_retry());
-            }
-        };
-        shared.recorder.normal(
-            reference(pod, field.clone()),
-            "Created",
-            "Create",
-            format!("Created container: {name}"),
-        );
-        if let Err(e) = shared.cri.start_container(&id).await {
-            let _ = shared.cri.remove_container(&id).await;
-            self.set_waiting(pod, &name, "RunContainerError", e.message(), "Failed");
-            return Some(tokio::time::Instant::now() + backoff_retry());
-        }
-        shared.recorder.normal(reference(pod, field), "Started", "Start", format!("Started container {name}"));
-        self.waiting.remove(&name);
-        None
-    }
-
-    /// /etc/hosts (not for host-network pods, whose file is the node's) and the termination log.
-    fn mounts(
-        &self,
-        pod: &Pod,
-        container: &Container,
-        runtime: &RuntimePod,
-        restart_count: u32,
-    ) -> std::io::Result<Vec<cri::Mount>> {
-        let config = &self.shared.config;
-        let uid = names(pod).2;
-        let mut mounts = Vec::new();
-        let hostname = sandbox::hostname(pod);
-        let pod_ip = runtime.pod_ip().unwrap_or_default();
-        let hosts = files::write_hosts(config, pod, &pod_ip, &hostname)?;
-        mounts.push(cri::Mount {
-            container_path: "/etc/hosts".into(),
-            host_path: hosts.to_string_lossy().into_owned(),
-            ..cri::Mount::default()
-        });
-        let path = files::termination_path(config, uid, &container.name, restart_count);
-        let target = container.termination_message_path.clone().unwrap_or_else(|| "/dev/termination-log".into());
-        mounts.push(files::termination_mount(&path, &target)?);
-        Ok(mounts)
-    }
-
     fn view<'a>(&mut self, pod: &Pod, container: &Container, runtime: &'a RuntimePod) -> ContainerView<'a> {
         let (latest, previous) = runtime.latest(&container.name);
         let uid = names(pod).2;
@@ -562,7 +425,42 @@ impl Worker {
             _ => self.waiting.get(&container.name).cloned(),
         };
         let running = latest.is_some_and(|c| c.running());
-        ContainerView { latest, previous, waiting, message, previous_message, ready: running, started: running }
+        let probes = latest.and_then(|c| self.probes.get(c.id()));
+        let ready = running && probes.is_none_or(|p| p.ready(container));
+        let started = running && probes.is_none_or(|p| p.started(container));
+        ContainerView { latest, previous, waiting, message, previous_message, ready, started }
+    }
+
+    /// Probes run for every running container of the current sandbox that has any, and stop
+    /// with it.
+    fn sync_probes(&mut self, pod: &Pod, runtime: &RuntimePod) {
+        let running: Vec<&RuntimeContainer> = runtime.containers.iter().filter(|c| c.running()).collect();
+        self.probes.retain(|id, _| running.iter().any(|c| c.id() == id));
+        let spec = pod.spec.clone().unwrap_or_default();
+        let pod_ip = runtime.pod_ip().and_then(|ip| ip.parse().ok()).or(if spec.host_network.unwrap_or(false) {
+            Some(self.shared.config.node_ip)
+        } else {
+            None
+        });
+        for c in running {
+            if self.probes.contains_key(c.id()) {
+                continue;
+            }
+            let container =
+                spec.containers.iter().chain(spec.init_containers.iter().flatten()).find(|s| s.name == c.name());
+            let Some(container) = container
+                .filter(|s| s.liveness_probe.is_some() || s.readiness_probe.is_some() || s.startup_probe.is_some())
+            else {
+                continue;
+            };
+            let target = probes::Target {
+                cri: self.shared.cri.clone(),
+                container_id: c.id().to_string(),
+                pod_ip,
+                container: container.clone(),
+            };
+            self.probes.insert(c.id().to_string(), probes::start(target, self.wake.clone()));
+        }
     }
 
     fn status(&mut self, pod: &Pod, runtime: &RuntimePod, failed: Option<(String, String)>) -> PodStatus {
@@ -597,111 +495,6 @@ impl Worker {
         self.last_status = Some(status);
         Ok(())
     }
-
-    async fn kill_all(&self, pod: &Pod, runtime: &RuntimePod, grace: i64) {
-        let stops = runtime.containers.iter().filter(|c| c.running()).map(|c| {
-            let note = format!("Stopping container {}", c.name());
-            self.shared.recorder.normal(reference(pod, Some(container_field(pod, c.name()))), "Killing", "Kill", note);
-            self.shared.cri.stop_container(c.id(), grace)
-        });
-        for result in futures::future::join_all(stops).await {
-            if let Err(e) = result {
-                tracing::warn!(pod = %names(pod).1, error = %e, "stopping a container");
-            }
-        }
-    }
-
-    async fn stop_sandboxes(&self, runtime: &RuntimePod) {
-        for sandbox in runtime.sandboxes.iter().filter(|s| s.state == cri::PodSandboxState::SandboxReady as i32) {
-            if let Err(e) = self.shared.cri.stop_pod_sandbox(&sandbox.id).await {
-                tracing::warn!(sandbox = %sandbox.id, error = %e, "stopping a sandbox");
-            }
-        }
-    }
-
-    /// Graceful deletion: containers stopped within the grace period, the final status
-    /// written, the pod removed from the API (grace 0, this uid only) and from the node.
-    async fn terminate(&mut self, pod: &Pod) -> Next {
-        let grace = grace_seconds(pod);
-        let Ok(runtime) = self.runtime_pod().await else { return after(RETRY) };
-        self.kill_all(pod, &runtime, grace).await;
-        self.stop_sandboxes(&runtime).await;
-        let Ok(runtime) = self.runtime_pod().await else { return after(RETRY) };
-        let mut status = self.status(pod, &runtime, None);
-        // A deleted pod ends like a Never pod: Succeeded only if everything exited 0.
-        let all_zero = status
-            .container_statuses
-            .iter()
-            .flatten()
-            .all(|s| s.state.as_ref().and_then(|st| st.terminated.as_ref()).is_some_and(|t| t.exit_code == 0));
-        if !matches!(status.phase.as_deref(), Some("Succeeded" | "Failed")) {
-            status.phase = Some(
-                if all_zero && !status.container_statuses.as_ref().is_none_or(Vec::is_empty) {
-                    "Succeeded"
-                } else {
-                    "Failed"
-                }
-                .into(),
-            );
-        }
-        let (namespace, name, uid) = names(pod);
-        if let Err(e) = self.write_status(pod, status).await {
-            if !matches!(&e, kube::Error::Api(s) if s.code == 404) {
-                tracing::warn!(pod = %name, error = %e, "writing the final status");
-            }
-        }
-        let api: Api<Pod> = Api::namespaced(self.shared.client.clone(), namespace);
-        let params = DeleteParams {
-            grace_period_seconds: Some(0),
-            preconditions: Some(Preconditions { uid: Some(uid.to_string()), resource_version: None }),
-            ..DeleteParams::default()
-        };
-        match api.delete(name, &params).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => {}
-            Err(e) => {
-                tracing::warn!(pod = %name, error = %e, "deleting the pod");
-                return after(RETRY);
-            }
-        }
-        self.remove_everything(&runtime).await;
-        tracing::info!(pod = %name, namespace, "pod terminated and removed");
-        Next::Done
-    }
-
-    /// The pod is gone from the API (or never was): whatever runs of it goes at once.
-    async fn remove_orphan(&mut self) {
-        if let Ok(runtime) = self.runtime_pod().await {
-            for c in runtime.containers.iter().filter(|c| c.running()) {
-                let _ = self.shared.cri.stop_container(c.id(), 0).await;
-            }
-            self.stop_sandboxes(&runtime).await;
-            self.remove_everything(&runtime).await;
-        }
-    }
-
-    async fn remove_everything(&self, runtime: &RuntimePod) {
-        let cri = &self.shared.cri;
-        for sandbox in &runtime.sandboxes {
-            if let Err(e) = cri.remove_pod_sandbox(&sandbox.id).await {
-                tracing::warn!(sandbox = %sandbox.id, error = %e, "removing a sandbox");
-            }
-            if let Some(meta) = &sandbox.metadata {
-                let _ =
-                    std::fs::remove_dir_all(self.shared.config.pod_logs_dir(&meta.namespace, &meta.name, &meta.uid));
-            }
-        }
-        let _ = std::fs::remove_dir_all(self.shared.config.pod_dir(&self.uid));
-    }
-}
-
-/// The grace period of a pod's deletion, or of its spec (upstream default 30 s).
-fn grace_seconds(pod: &Pod) -> i64 {
-    pod.metadata
-        .deletion_grace_period_seconds
-        .or_else(|| pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds))
-        .unwrap_or(30)
-        .max(0)
 }
 
 /// Configuration errors are retried after a short pause (the object may appear).
