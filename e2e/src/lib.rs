@@ -304,7 +304,7 @@ impl Drop for Cluster {
 /// A pod range (`--cluster-cidr`, a /22: four nodes' /24s) no other live test cluster on this
 /// machine holds: slot k of 10.200.0.0/14 is held by an exclusive lock on a file for as long
 /// as the returned file is open, so concurrent test processes never share pod addresses.
-fn pod_range() -> Result<(std::fs::File, String)> {
+pub fn pod_range() -> Result<(std::fs::File, String)> {
     let dir = std::env::temp_dir().join("rkube-e2e-pod-ranges");
     std::fs::create_dir_all(&dir)?;
     for slot in 0..256u32 {
@@ -340,7 +340,7 @@ fn remove_stale_bridges(second: u32, third: u32) {
 }
 
 /// The first of `count` consecutive free loopback ports.
-fn free_ports(count: u16) -> Result<u16> {
+pub fn free_ports(count: u16) -> Result<u16> {
     for _ in 0..100 {
         let first = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         if first.checked_add(count).is_some()

@@ -5,6 +5,7 @@
 //! pod network; `oci.rs` builds the sandbox image. Hollow mode (`hollow/`) simulates nodes
 //! without containers, like upstream's kubemark.
 
+pub mod cgroups;
 pub mod config;
 pub mod containerd;
 pub mod cri;
@@ -135,10 +136,12 @@ pub async fn run_node(
             config.runtime_endpoint = layout.socket().to_string_lossy().into_owned();
             config.cni_conf_dir.get_or_insert(layout.cni_conf_dir());
             let network = network::PodNetwork::for_node(&config.root_dir);
+            let cgroup_root = config.cgroup_root.clone();
             let result = run(client, config, shutdown).await;
             containerd::remove_all_pods(&cri).await;
             supervised.stop().await;
             network::delete_bridge(&network.bridge).await;
+            cgroups::remove_node(&cgroup_root);
             result
         }
     }

@@ -128,6 +128,7 @@ impl Worker {
         let pod_dir = self.shared.config.pod_dir(&self.uid);
         volumes::unmount_all(&pod_dir);
         let _ = std::fs::remove_dir_all(pod_dir);
+        crate::cgroups::remove_pod(&self.shared.config.cgroup_root, &self.uid);
     }
 }
 
