@@ -226,6 +226,10 @@ async fn api_request(State(api): State<Arc<Api>>, req: Request) -> Response {
 async fn api_request_inner(api: Arc<Api>, req: Request) -> Result<Response, ApiError> {
     let path = req.uri().path().to_string();
     let registry = &api.registry;
+    if let Some((node, port, rest)) = connect::proxy::node_proxy_path(&path) {
+        req.extensions().get::<UserInfo>().ok_or_else(ApiError::unauthorized)?;
+        return connect::proxy::serve(registry, &api.kubelet, &node, port, &rest, req).await;
+    }
     let parsed = request::parse_path(&path, |g, v, r| registry.namespaced(g, v, r));
     let headers = req.headers().clone();
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(str::to_string);

@@ -22,8 +22,10 @@ pub struct Config {
     /// `--client-ca-file`'s PEM: clients of the kubelet API (the apiserver) must present a
     /// certificate it signed. Without it the API is not served.
     pub client_ca_pem: Option<String>,
-    /// `--healthz-port`: plain-HTTP `/healthz` and `/metrics` on loopback (0: off).
+    /// `--healthz-port`: plain-HTTP `/healthz` on loopback (0: off).
     pub healthz_port: u16,
+    /// `--healthz-bind-address`.
+    pub healthz_bind_address: IpAddr,
     /// `--cluster-dns` and `--cluster-domain`.
     pub cluster_dns: Vec<IpAddr>,
     pub cluster_domain: String,
@@ -41,6 +43,14 @@ pub struct Config {
     /// MemoryPressure / DiskPressure (upstream's hard eviction defaults: 100Mi and 10%).
     pub eviction_memory_available: u64,
     pub eviction_nodefs_available_percent: u64,
+    /// `--image-gc-high-threshold` / `--image-gc-low-threshold`: image file system usage (%)
+    /// that starts image garbage collection, and the usage it aims for.
+    pub image_gc_high_threshold: u8,
+    pub image_gc_low_threshold: u8,
+    /// `--minimum-image-gc-age`: younger unused images are never collected.
+    pub image_minimum_gc_age: Duration,
+    /// How often image use is detected and collection considered (upstream: 5 minutes).
+    pub image_gc_period: Duration,
 }
 
 impl Config {
@@ -55,6 +65,7 @@ impl Config {
             port: 10250,
             client_ca_pem: None,
             healthz_port: 0,
+            healthz_bind_address: IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
             cluster_dns: Vec::new(),
             cluster_domain: "cluster.local".into(),
             max_pods: 110,
@@ -63,6 +74,10 @@ impl Config {
             status_update_frequency: Duration::from_secs(10),
             eviction_memory_available: 100 << 20,
             eviction_nodefs_available_percent: 10,
+            image_gc_high_threshold: 85,
+            image_gc_low_threshold: 80,
+            image_minimum_gc_age: Duration::from_secs(120),
+            image_gc_period: Duration::from_secs(300),
         }
     }
 

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyper_util::rt::TokioIo;
@@ -12,6 +13,8 @@ use k8s_cri::v1::image_service_client::ImageServiceClient;
 use k8s_cri::v1::runtime_service_client::RuntimeServiceClient;
 use k8s_cri::v1::*;
 use tonic::transport::{Channel, Endpoint, Uri};
+
+use crate::metrics::Metrics;
 
 /// Upstream's default `--runtime-request-timeout`.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
@@ -58,6 +61,7 @@ pub fn socket_path(endpoint: &str) -> PathBuf {
 pub struct Cri {
     runtime: RuntimeServiceClient<Channel>,
     images: ImageServiceClient<Channel>,
+    metrics: Option<Arc<Metrics>>,
 }
 
 fn request<T>(message: T, timeout: Duration) -> tonic::Request<T> {
@@ -70,15 +74,22 @@ macro_rules! call {
     ($self:ident . $service:ident . $method:ident ($message:expr)) => {
         call!($self.$service.$method($message), REQUEST_TIMEOUT)
     };
-    ($self:ident . $service:ident . $method:ident ($message:expr), $timeout:expr) => {
-        $self
+    ($self:ident . $service:ident . $method:ident ($message:expr), $timeout:expr) => {{
+        let started = std::time::Instant::now();
+        let result = $self
             .$service
             .clone()
             .$method(request($message, $timeout))
             .await
             .map(tonic::Response::into_inner)
-            .map_err(|status| CriError::Call { call: stringify!($method), status: Box::new(status) })
-    };
+            .map_err(|status| CriError::Call { call: stringify!($method), status: Box::new(status) });
+        if let Some(metrics) = &$self.metrics {
+            // Upstream's operation names: `run_podsandbox`, `list_containers`, ...
+            let operation = stringify!($method).replace("pod_sandbox", "podsandbox");
+            metrics.runtime_operation(&operation, started.elapsed(), result.is_ok());
+        }
+        result
+    }};
 }
 
 impl Cri {
@@ -96,7 +107,13 @@ impl Cri {
         Ok(Cri {
             runtime: RuntimeServiceClient::new(channel.clone()).max_decoding_message_size(64 << 20),
             images: ImageServiceClient::new(channel).max_decoding_message_size(64 << 20),
+            metrics: None,
         })
+    }
+
+    /// The same connection, recording every call in `metrics`.
+    pub fn with_metrics(self, metrics: Arc<Metrics>) -> Cri {
+        Cri { metrics: Some(metrics), ..self }
     }
 
     /// Waits until the runtime answers `Version`, up to `timeout`.

@@ -2,7 +2,8 @@
 //! (containerd): `run` registers the Node (`nodestatus.rs`), renews its Lease (`nodelease.rs`)
 //! and syncs the pods bound to it (`pods/`), over the runtime client in `cri.rs`. `containerd.rs`
 //! supervises a containerd of its own when no runtime endpoint is given; `network.rs` writes its
-//! pod network; `oci.rs` builds the sandbox image. Hollow mode (`hollow/`) simulates nodes
+//! pod network; `oci.rs` builds the sandbox image; `imagegc.rs` removes unused images when the
+//! disk fills; `metrics.rs` is what `/metrics` of the kubelet API shows. Hollow mode (`hollow/`) simulates nodes
 //! without containers, like upstream's kubemark.
 
 pub mod cgroups;
@@ -11,7 +12,9 @@ pub mod containerd;
 pub mod cri;
 pub mod hollow;
 pub mod host;
+pub mod imagegc;
 pub mod logs;
+pub mod metrics;
 pub mod network;
 pub mod node;
 pub mod nodelease;
@@ -40,7 +43,8 @@ pub async fn run(
     config: Config,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let cri = cri::Cri::connect(&config.runtime_endpoint)?;
+    let metrics = Arc::new(metrics::Metrics::default());
+    let cri = cri::Cri::connect(&config.runtime_endpoint)?.with_metrics(metrics.clone());
     let version = cri.wait_ready(&cri::socket_path(&config.runtime_endpoint), Duration::from_secs(30)).await?;
     tracing::info!(node = %config.node_name, runtime = %version.runtime_name, version = %version.runtime_version, "container runtime ready");
     std::fs::create_dir_all(&config.root_dir)?;
@@ -58,6 +62,7 @@ pub async fn run(
         allocatable_memory: quantity("memory", controllers::quantity::parse_value),
         services: Mutex::new(Default::default()),
         pods: Mutex::new(Default::default()),
+        metrics,
         config: config.clone(),
     });
     let agent = Arc::new(nodestatus::NodeAgent {
@@ -93,6 +98,17 @@ pub async fn run(
             None
         }
     };
+    if config.healthz_port != 0 {
+        let address = std::net::SocketAddr::new(config.healthz_bind_address, config.healthz_port);
+        tokio::spawn(server::serve_healthz(address, until(stopped.clone())));
+    }
+    let image_gc = imagegc::ImageGc {
+        config: config.clone(),
+        cri: shared.cri.clone(),
+        recorder: shared.recorder.clone(),
+        metrics: shared.metrics.clone(),
+    };
+    tokio::spawn(image_gc.run(until(stopped.clone())));
     let node_task = tokio::spawn(agent.run(until(stopped.clone())));
     let pods_task = tokio::spawn(pods::manager::run(shared, until(stopped)));
     shutdown.await;

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{DaemonEndpoint, Node, NodeAddress, NodeDaemonEndpoints, NodeStatus, NodeSystemInfo};
+use k8s_openapi::api::core::v1::{
+    ContainerImage, DaemonEndpoint, Node, NodeAddress, NodeDaemonEndpoints, NodeStatus, NodeSystemInfo,
+};
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, ObjectMeta};
@@ -72,6 +74,21 @@ pub fn node_object(config: &Config) -> Node {
     }
 }
 
+/// `status.images` (upstream's `setNodeStatusImages`): the 50 largest images, each with its
+/// digests then tags, at most 5 names (what the scheduler's ImageLocality reads).
+pub fn status_images(mut images: Vec<k8s_cri::v1::Image>) -> Vec<ContainerImage> {
+    images.sort_by_key(|i| std::cmp::Reverse(i.size));
+    images
+        .into_iter()
+        .filter_map(|i| {
+            let names: Vec<String> = i.repo_digests.into_iter().chain(i.repo_tags).take(5).collect();
+            let size = i64::try_from(i.size).ok();
+            (!names.is_empty()).then_some(ContainerImage { names: Some(names), size_bytes: size })
+        })
+        .take(50)
+        .collect()
+}
+
 /// Why the node cannot run pods, from the runtime's own conditions (upstream's wording).
 async fn runtime_not_ready(cri: &Cri) -> Option<String> {
     let status = match cri.status().await {
@@ -103,7 +120,13 @@ pub struct NodeAgent {
 }
 
 impl NodeAgent {
-    fn status(&self, not_ready: Option<&str>, times: &ConditionTimes, now: Timestamp) -> NodeStatus {
+    fn status(
+        &self,
+        not_ready: Option<&str>,
+        times: &ConditionTimes,
+        now: Timestamp,
+        images: Vec<ContainerImage>,
+    ) -> NodeStatus {
         let config = &self.config;
         let (capacity, allocatable) = resources(config);
         NodeStatus {
@@ -130,6 +153,7 @@ impl NodeAgent {
                 boot_id: host::boot_id(),
                 ..NodeSystemInfo::default()
             }),
+            images: Some(images),
             ..NodeStatus::default()
         }
     }
@@ -198,7 +222,14 @@ impl NodeAgent {
                     if last_ready != Some(ready) {
                         times.ready_since = Timestamp::now();
                     }
-                    let status = self.status(not_ready.as_deref(), &times, Timestamp::now());
+                    let images = match self.cri.list_images().await {
+                        Ok(images) => status_images(images),
+                        Err(e) => {
+                            tracing::debug!(error = %e, "listing images");
+                            last_written.as_ref().and_then(|(s, _)| s.images.clone()).unwrap_or_default()
+                        }
+                    };
+                    let status = self.status(not_ready.as_deref(), &times, Timestamp::now(), images);
                     // Heartbeat times change on every computation: compare without them.
                     let comparable = |s: &NodeStatus| {
                         let mut s = s.clone();
@@ -239,5 +270,30 @@ impl NodeAgent {
         if let Err(e) = self.cri.update_pod_cidr(cidr).await {
             tracing::debug!(error = %e, "runtime did not take the pod CIDR");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn node_images_are_the_largest_with_digests_first() {
+        let image = |id: &str, size: u64, tags: &[&str], digests: &[&str]| k8s_cri::v1::Image {
+            id: id.into(),
+            size,
+            repo_tags: tags.iter().map(|t| t.to_string()).collect(),
+            repo_digests: digests.iter().map(|d| d.to_string()).collect(),
+            ..Default::default()
+        };
+        let images = status_images(vec![
+            image("sha256:a", 10, &["r/a:1"], &["r/a@sha256:aa"]),
+            image("sha256:b", 30, &["r/b:1", "r/b:2"], &[]),
+            image("sha256:c", 20, &[], &[]),
+        ]);
+        assert_eq!(images.len(), 2, "an image without names is left out");
+        assert_eq!(images[0].names.as_deref(), Some(&["r/b:1".to_string(), "r/b:2".to_string()][..]));
+        assert_eq!(images[0].size_bytes, Some(30));
+        assert_eq!(images[1].names.as_deref(), Some(&["r/a@sha256:aa".to_string(), "r/a:1".to_string()][..]));
     }
 }

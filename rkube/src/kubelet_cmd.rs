@@ -27,7 +27,8 @@ pub struct HollowArgs {
     /// Pods each hollow node takes (its `pods` capacity).
     #[arg(long, default_value_t = 110)]
     pub max_pods: u32,
-    /// Address of the plain-HTTP (no TLS, no authentication) /healthz and /metrics endpoint.
+    /// Address of the plain-HTTP (no TLS, no authentication) /healthz endpoint (a hollow
+    /// node's serves /metrics there too; a real node's are on its HTTPS port).
     #[arg(long, default_value = "127.0.0.1")]
     pub healthz_bind_address: IpAddr,
     /// Port of that endpoint; 0 disables it.
@@ -91,6 +92,18 @@ pub struct RealNodeArgs {
     /// local development registry; repeatable.
     #[arg(long)]
     pub insecure_registry: Vec<String>,
+    /// Image file system usage (percent) at which unused images are removed; 100 disables it.
+    #[arg(long, default_value_t = 85, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub image_gc_high_threshold: u8,
+    /// Usage (percent) image garbage collection brings the image file system down to.
+    #[arg(long, default_value_t = 80, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub image_gc_low_threshold: u8,
+    /// Unused images younger than this are never collected.
+    #[arg(long, default_value = "2m", value_parser = crate::server_cmd::parse_duration)]
+    pub minimum_image_gc_age: std::time::Duration,
+    /// How often image use is checked and collection considered (upstream's fixed 5m).
+    #[arg(long, default_value = "5m", value_parser = crate::server_cmd::parse_duration)]
+    pub image_gc_period: std::time::Duration,
 }
 
 impl RealNodeArgs {
@@ -104,7 +117,14 @@ impl RealNodeArgs {
         port: u16,
         max_pods: u32,
         client_ca: Option<String>,
-    ) -> (kubelet::Config, kubelet::Runtime) {
+    ) -> anyhow::Result<(kubelet::Config, kubelet::Runtime)> {
+        if self.image_gc_low_threshold >= self.image_gc_high_threshold {
+            bail!(
+                "--image-gc-low-threshold ({}) must be less than --image-gc-high-threshold ({})",
+                self.image_gc_low_threshold,
+                self.image_gc_high_threshold
+            );
+        }
         let mut config = kubelet::Config::new(name.to_string(), ip, root_dir.clone(), String::new());
         config.port = port;
         config.client_ca_pem = client_ca;
@@ -112,6 +132,10 @@ impl RealNodeArgs {
         config.cluster_dns = self.cluster_dns.clone();
         config.cluster_domain = self.cluster_domain.clone();
         config.cni_conf_dir = self.cni_conf_dir.clone();
+        config.image_gc_high_threshold = self.image_gc_high_threshold;
+        config.image_gc_low_threshold = self.image_gc_low_threshold;
+        config.image_minimum_gc_age = self.minimum_image_gc_age;
+        config.image_gc_period = self.image_gc_period;
         let runtime = match &self.container_runtime_endpoint {
             Some(endpoint) => kubelet::Runtime::Endpoint(endpoint.clone()),
             None => kubelet::Runtime::Supervised {
@@ -120,7 +144,7 @@ impl RealNodeArgs {
                 insecure_registries: self.insecure_registry.clone(),
             },
         };
-        (config, runtime)
+        Ok((config, runtime))
     }
 }
 
@@ -198,7 +222,9 @@ async fn run_real(args: KubeletArgs) -> anyhow::Result<()> {
         Some(file) => Some(std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?),
         None => ca,
     };
-    let (config, runtime) = args.real.config(&name, ip, root_dir, args.port, args.node.max_pods, client_ca);
+    let (mut config, runtime) = args.real.config(&name, ip, root_dir, args.port, args.node.max_pods, client_ca)?;
+    config.healthz_port = args.node.healthz_port;
+    config.healthz_bind_address = args.node.healthz_bind_address;
     tracing::info!(node = %name, %ip, root_dir = %config.root_dir.display(), "kubelet starting");
     kubelet::run_node(client, config, runtime, crate::server_cmd::shutdown_signal()).await
 }

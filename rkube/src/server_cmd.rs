@@ -39,7 +39,7 @@ pub struct ServerArgs {
     pub controllers: crate::controllers_cmd::ControllerOptions,
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
+pub(crate) fn parse_duration(s: &str) -> Result<Duration, String> {
     let (number, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: u64 = number.parse().map_err(|_| format!("invalid duration {s:?}"))?;
     match unit {

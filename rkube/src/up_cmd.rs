@@ -84,7 +84,7 @@ pub async fn run(args: UpArgs) -> anyhow::Result<()> {
         let port = args.kubelet_port.checked_add(i as u16).context("--kubelet-port too high for this many nodes")?;
         let root = data_dir.join("nodes").join(name);
         let (client, ca) = client().await?;
-        let (config, runtime) = args.real.config(name, ip, root, port, args.node.max_pods, ca);
+        let (config, runtime) = args.real.config(name, ip, root, port, args.node.max_pods, ca)?;
         let name = name.clone();
         let node = kubelet::run_node(client, config, runtime, until_stopped());
         nodes.push(tokio::spawn(async move { node.await.with_context(|| format!("node {name}")) }));

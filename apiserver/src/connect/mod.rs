@@ -1,6 +1,6 @@
 //! Subresources the apiserver serves by calling the node's kubelet (upstream's
 //! `pkg/kubelet/client` and the pod `rest.Connecter`s): `pods/log` (`logs.rs`), `pods/exec`,
-//! `pods/attach` and `pods/portforward` (`exec.rs`). The kubelet is
+//! `pods/attach` and `pods/portforward` (`exec.rs`), `nodes/proxy` (`proxy.rs`). The kubelet is
 //! reached at its Node's InternalIP (then other addresses) and `daemonEndpoints` port over HTTPS
 //! with the apiserver's kubelet-client certificate. Like upstream without
 //! `--kubelet-certificate-authority`, the kubelet's self-signed serving certificate is not
@@ -8,6 +8,7 @@
 
 pub mod exec;
 pub mod logs;
+pub mod proxy;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -135,11 +136,11 @@ impl KubeletClient {
     }
 
     /// Sends `request` to the kubelet at `address` (`host:port`).
-    pub async fn send(
-        &self,
-        address: &str,
-        request: http::Request<http_body_util::Empty<Bytes>>,
-    ) -> Result<http::Response<Incoming>, ApiError> {
+    pub async fn send<B>(&self, address: &str, request: http::Request<B>) -> Result<http::Response<Incoming>, ApiError>
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let unreachable = |e: &dyn std::fmt::Display| {
             ApiError::new(502, "ServiceUnavailable", format!("error dialing the kubelet at {address}: {e}"))
         };

@@ -8,6 +8,7 @@ mod crd;
 mod hollow;
 mod kube_rs;
 mod kubectl;
+mod nodes;
 mod operator;
 mod pods;
 mod probes;

@@ -91,6 +91,23 @@ async fn kubectl_run_pulls_the_image_and_the_pod_answers_on_its_ip() {
     let wide = ok(c.kubectl(V, &["get", "pod", "web", "-o", "wide"]));
     assert!(wide.contains("Running") && wide.contains(&ip), "{wide}");
 
+    // The kubelet's own endpoints through the apiserver's nodes/proxy.
+    let node = pod["spec"]["nodeName"].as_str().expect("node name").to_string();
+    let base = format!("/api/v1/nodes/{node}/proxy");
+    assert_eq!(ok(c.kubectl(V, &["get", "--raw", &format!("{base}/healthz")])).trim(), "ok");
+    let metrics = ok(c.kubectl(V, &["get", "--raw", &format!("{base}/metrics")]));
+    let sample = |name: &str| {
+        metrics.lines().find(|l| l.starts_with(name)).and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+    };
+    assert!(sample("kubelet_running_pods ").is_some_and(|n| n >= 1.0), "{metrics}");
+    assert!(sample("kubelet_runtime_operations_total{operation_type=\"run_podsandbox\"}").is_some(), "{metrics}");
+    assert!(sample("kubelet_pod_start_duration_seconds_count").is_some_and(|n| n >= 1.0), "{metrics}");
+    let listed: Value =
+        serde_json::from_str(&ok(c.kubectl(V, &["get", "--raw", &format!("{base}/pods")]))).expect("PodList");
+    assert!(listed["items"].as_array().expect("items").iter().any(|p| p["metadata"]["name"] == "web"), "{listed:#}");
+    let missing = fails_kubectl(&c, &["get", "--raw", "/api/v1/nodes/no-such-node/proxy/metrics"]);
+    assert!(missing.contains("not found"), "{missing}");
+
     // Graceful deletion: SIGTERM ends rktest at once, the pod goes, its address stops answering.
     let started = Instant::now();
     ok(c.kubectl(V, &["delete", "pod", "web", "--timeout=30s"]));

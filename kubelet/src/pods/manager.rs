@@ -18,6 +18,7 @@ use super::LABEL_POD_UID;
 use super::worker::Worker;
 use crate::config::Config;
 use crate::cri::Cri;
+use crate::metrics::Metrics;
 
 /// What every pod worker of a node shares.
 pub struct Shared {
@@ -37,6 +38,7 @@ pub struct Shared {
     /// The pods bound to this node as last seen, by (namespace, name): what the kubelet's API
     /// (logs, exec, port-forward) resolves names against.
     pub pods: Mutex<HashMap<(String, String), Arc<Pod>>>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl Shared {
@@ -139,18 +141,26 @@ impl PodManager {
 
 /// A fingerprint of what the runtime shows of each pod (IDs and states): a change wakes its
 /// worker.
-async fn relist(cri: &Cri) -> Result<HashMap<String, Vec<(String, i32)>>, crate::cri::CriError> {
+/// The running-pod and container gauges are set from the same listing.
+async fn relist(cri: &Cri, metrics: &Metrics) -> Result<HashMap<String, Vec<(String, i32)>>, crate::cri::CriError> {
+    let started = std::time::Instant::now();
     let mut out: HashMap<String, Vec<(String, i32)>> = HashMap::new();
-    for sandbox in cri.list_pod_sandboxes(None).await? {
+    let sandboxes = cri.list_pod_sandboxes(None).await?;
+    let ready = sandboxes.iter().filter(|s| s.state == k8s_cri::v1::PodSandboxState::SandboxReady as i32).count();
+    metrics.running_pods.set(i64::try_from(ready).unwrap_or(i64::MAX));
+    for sandbox in sandboxes {
         if let Some(uid) = sandbox.labels.get(LABEL_POD_UID) {
             out.entry(uid.clone()).or_default().push((sandbox.id, sandbox.state));
         }
     }
-    for container in cri.list_containers(None).await? {
+    let containers = cri.list_containers(None).await?;
+    metrics.set_container_states(containers.iter().map(|c| c.state));
+    for container in containers {
         if let Some(uid) = container.labels.get(LABEL_POD_UID) {
             out.entry(uid.clone()).or_default().push((container.id, container.state + 10));
         }
     }
+    metrics.pleg_relist_duration.observe(started.elapsed().as_secs_f64());
     for entries in out.values_mut() {
         entries.sort();
     }
@@ -232,7 +242,7 @@ pub async fn run(shared: Arc<Shared>, shutdown: impl std::future::Future<Output 
                 manager.workers.remove(&uid);
             }
             _ = relist_tick.tick() => {
-                let current = match relist(&shared.cri).await {
+                let current = match relist(&shared.cri, &shared.metrics).await {
                     Ok(c) => c,
                     Err(e) => {
                         tracing::warn!(error = %e, "relisting the runtime");

@@ -1,6 +1,6 @@
 //! The kubelet's HTTPS API (upstream's `pkg/kubelet/server`) on `--port` (10250): what the
-//! apiserver calls for `pods/log` and friends. Routes: `/healthz`, `/pods` (the pods bound to
-//! this node), `/containerLogs/{namespace}/{pod}/{container}` (`logs.rs`), `/exec`, `/attach`
+//! apiserver calls for `pods/log` and friends, and what `nodes/<name>/proxy/...` reaches.
+//! Routes: `/healthz`, `/metrics` (Prometheus), `/pods` (the pods bound to this node), `/containerLogs/{namespace}/{pod}/{container}` (`logs.rs`), `/exec`, `/attach`
 //! and `/portForward` (`exec.rs`). Errors are plain text
 //! with the status code, as upstream's; the apiserver turns them into a `metav1.Status`.
 
@@ -30,12 +30,36 @@ pub fn error(code: StatusCode, message: impl Into<String>) -> Response {
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .route("/pods", get(pods))
         .route("/containerLogs/{namespace}/{pod}/{container}", get(logs::container_logs))
         .route("/exec/{namespace}/{pod}/{container}", get(exec::exec).post(exec::exec))
         .route("/attach/{namespace}/{pod}/{container}", get(exec::attach).post(exec::attach))
         .route("/portForward/{namespace}/{pod}", get(exec::port_forward).post(exec::port_forward))
         .with_state(shared)
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    let content_type = "text/plain; version=0.0.4; charset=utf-8";
+    ([(axum::http::header::CONTENT_TYPE, content_type)], shared.metrics.encode()).into_response()
+}
+
+/// The plain-HTTP healthz endpoint (upstream's `--healthz-port`, 10248, on loopback): `/healthz`
+/// only, for local liveness checks without a client certificate.
+pub async fn serve_healthz(address: SocketAddr, shutdown: impl std::future::Future<Output = ()> + Send + 'static) {
+    let listener = match tokio::net::TcpListener::bind(address).await {
+        Ok(l) => l,
+        Err(e) => {
+            // As upstream: logged, not fatal.
+            tracing::warn!(%address, error = %e, "no healthz endpoint");
+            return;
+        }
+    };
+    tracing::info!(%address, "serving /healthz (plain HTTP)");
+    let app = Router::new().route("/healthz", get(|| async { "ok" }));
+    if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
+        tracing::warn!(error = %e, "healthz server stopped");
+    }
 }
 
 /// `/pods`: a PodList of the pods bound to this node.

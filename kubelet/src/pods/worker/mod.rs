@@ -64,6 +64,9 @@ pub struct Worker {
     probes: HashMap<String, ContainerProbes>,
     /// Wakes this worker (the PLEG, a probe verdict).
     wake: Arc<Notify>,
+    /// For `kubelet_pod_start_duration_seconds`: when this kubelet first saw the pod.
+    first_seen: Instant,
+    start_recorded: bool,
 }
 
 fn reference(pod: &Pod, field: Option<String>) -> ObjectReference {
@@ -105,6 +108,8 @@ impl Worker {
             volume_error: None,
             probes: HashMap::new(),
             wake: Arc::new(Notify::new()),
+            first_seen: Instant::now(),
+            start_recorded: false,
         }
     }
 
@@ -118,7 +123,12 @@ impl Worker {
                     self.remove_orphan().await;
                     Next::Done
                 }
-                Some(p) => self.sync(&p).await,
+                Some(p) => {
+                    let started = Instant::now();
+                    let next = self.sync(&p).await;
+                    self.shared.metrics.pod_worker_duration.observe(started.elapsed().as_secs_f64());
+                    next
+                }
             };
             match next {
                 Next::Done => return,
@@ -216,9 +226,17 @@ impl Worker {
         self.sync_probes(pod, &runtime);
         let status = self.status(pod, &runtime, failed);
         let phase = status.phase.clone().unwrap_or_default();
+        let was_running =
+            self.last_status.as_ref().or(pod.status.as_ref()).and_then(|s| s.phase.as_deref()) == Some("Running");
         if let Err(e) = self.write_status(pod, status).await {
             tracing::warn!(pod = %names(pod).1, error = %e, "writing pod status");
             return after(RETRY);
+        }
+        if phase == "Running" && !was_running && !self.start_recorded {
+            // Upstream measures from the kubelet first seeing the pod; pods already running
+            // when the kubelet (re)starts are not counted.
+            self.start_recorded = true;
+            self.shared.metrics.pod_start_duration.observe(self.first_seen.elapsed().as_secs_f64());
         }
         if phase == "Succeeded" || phase == "Failed" {
             self.stop_sandboxes(&runtime).await;
@@ -380,6 +398,7 @@ impl Worker {
         let _ = std::fs::create_dir_all(shared.config.pod_logs_dir(namespace, name, uid));
         let _ = std::fs::create_dir_all(shared.config.pod_dir(uid));
         let config = sandbox::sandbox_config(&shared.config, pod, attempt, &shared.host_resolv_conf);
+        shared.metrics.started_pods.inc();
         match shared.cri.run_pod_sandbox(config).await {
             Ok(id) => {
                 tracing::debug!(pod = %name, sandbox = %id, "sandbox ready");
@@ -387,6 +406,7 @@ impl Worker {
                 None
             }
             Err(e) => {
+                shared.metrics.started_pods_errors.inc();
                 let message = format!("Failed to create pod sandbox: {}", e.message());
                 tracing::warn!(pod = %name, error = %message);
                 self.shared.recorder.warning(reference(pod, None), "FailedCreatePodSandBox", "Create", message);

@@ -3,6 +3,7 @@
 //! postStart hook run; each failure becomes the waiting reason kubectl shows.
 
 use super::*;
+use crate::metrics::ContainerTypeLabel;
 
 impl Worker {
     /// Sets up or refreshes the pod's volumes; on failure (a missing ConfigMap...) reports a
@@ -116,10 +117,12 @@ impl Worker {
         let image_ref = match images::ensure(&shared.cri, container, &secrets, &sandbox_config).await {
             Ok((image_ref, pulled)) => {
                 self.backoff.reset(&pull_key);
-                if pulled {
-                    let note = format!("Successfully pulled image \"{image}\" in {:?}", started_pull.elapsed());
-                    shared.recorder.normal(reference(pod, field.clone()), "Pulled", "Pull", note);
-                }
+                let note = if pulled {
+                    format!("Successfully pulled image \"{image}\" in {:?}", started_pull.elapsed())
+                } else {
+                    format!("Container image \"{image}\" already present on machine")
+                };
+                shared.recorder.normal(reference(pod, field.clone()), "Pulled", "Pull", note);
                 image_ref
             }
             Err(e) => {
@@ -183,7 +186,17 @@ impl Worker {
             "Create",
             format!("Created container: {name}"),
         );
+        let kind = ContainerTypeLabel {
+            container_type: if pod.spec.iter().flat_map(|s| s.init_containers.iter().flatten()).any(|c| c.name == name)
+            {
+                "init_container"
+            } else {
+                "container"
+            },
+        };
+        shared.metrics.started_containers.get_or_create(&kind).inc();
         if let Err(e) = shared.cri.start_container(&id).await {
+            shared.metrics.started_containers_errors.get_or_create(&kind).inc();
             let _ = shared.cri.remove_container(&id).await;
             self.set_waiting(pod, &name, "RunContainerError", e.message(), "Failed");
             return Some(tokio::time::Instant::now() + backoff_retry());
