@@ -97,6 +97,11 @@ spec:
     assert_eq!(exec(&c, &["cat", "/cache/file", "/mem/file"]), "kept\nfast\n");
     let mounts = exec(&c, &["cat", "/proc/mounts"]);
     assert!(mounts.lines().any(|l| l.contains(" /mem tmpfs ")), "medium Memory is a tmpfs:\n{mounts}");
+    // Secrets, downward API and projected files live in memory; configMaps on disk.
+    for path in ["/etc/secret", "/etc/podinfo", "/etc/proj"] {
+        assert!(mounts.lines().any(|l| l.contains(&format!(" {path} tmpfs "))), "{path} is a tmpfs:\n{mounts}");
+    }
+    assert!(!mounts.lines().any(|l| l.contains(" /etc/config tmpfs ")), "configMaps stay on disk:\n{mounts}");
     // API data is read-only for containers.
     let write = c.kubectl(V, &["exec", "vols", "--", "sh", "-c", "echo x > /etc/config/new"]);
     assert!(!write.status.success());

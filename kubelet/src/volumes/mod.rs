@@ -1,7 +1,7 @@
 //! Pod volumes (upstream's volume plugins, node side), under `<pod dir>/volumes/<plugin>/<name>`:
 //! emptyDir (on disk, or tmpfs for `medium: Memory`), configMap, secret, downwardAPI and
 //! projected (written by `atomic.rs`, re-rendered on every sync so running containers see
-//! updates), and hostPath. `mounts` turns a container's volumeMounts (with subPath) into CRI
+//! updates; all but configMap on tmpfs, as upstream), and hostPath. `mounts` turns a container's volumeMounts (with subPath) into CRI
 //! mounts. Volume types this node cannot provide are refused with a clear message.
 
 pub mod atomic;
@@ -297,6 +297,11 @@ pub async fn prepare(
                 "kubernetes.io~projected"
             };
             let dir = plugin_dir(config, uid, plugin, name);
+            if volume.config_map.is_none() {
+                // As upstream: what may hold secrets lives in memory, never on the node's disk.
+                std::fs::create_dir_all(&dir).map_err(|e| fail(e.to_string()))?;
+                mount_tmpfs(&dir, None).map_err(fail)?;
+            }
             atomic::write(&dir, &payload).map_err(|e| fail(e.to_string()))?;
             Prepared { path: dir, read_only: true }
         } else {
