@@ -181,6 +181,17 @@ spec:
     image: IMAGE
     command: ["/bin/sh", "-c", "echo last words; exit 7"]
     terminationMessagePolicy: FallbackToLogsOnError
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: deadline
+spec:
+  activeDeadlineSeconds: 3
+  containers:
+  - name: main
+    image: IMAGE
+    args: ["pause"]
 "#,
     );
     let fails = wait_pod(&c, "fails", Duration::from_secs(60), |p| phase(p) == "Failed");
@@ -209,6 +220,16 @@ spec:
     let fallback = wait_pod(&c, "fallback", Duration::from_secs(60), |p| phase(p) == "Failed");
     assert_eq!(terminated(&fallback)["exitCode"], 7);
     assert_eq!(terminated(&fallback)["message"].as_str().map(str::trim), Some("last words"));
+
+    // Past activeDeadlineSeconds the kubelet kills the pod and fails it.
+    let deadline = wait_pod(&c, "deadline", Duration::from_secs(60), |p| phase(p) == "Failed");
+    assert_eq!(deadline["status"]["reason"], "DeadlineExceeded");
+    assert!(terminated(&deadline).is_object(), "its container was stopped: {:#}", deadline["status"]);
+    let started = deadline["status"]["startTime"].as_str().and_then(|t| t.parse::<k8s_openapi::jiff::Timestamp>().ok());
+    let ended =
+        terminated(&deadline)["finishedAt"].as_str().and_then(|t| t.parse::<k8s_openapi::jiff::Timestamp>().ok());
+    let ran = ended.zip(started).map(|(e, s)| e.duration_since(s).as_secs_f64());
+    assert!(ran.is_some_and(|r| (2.0..20.0).contains(&r)), "ran {ran:?}s against a 3 s deadline");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
