@@ -1,5 +1,6 @@
-//! What a real node reports and manages about itself: the images it holds (`status.images`)
-//! and image garbage collection once its image file system is past the high threshold.
+//! What real nodes report and manage about themselves: the images a node holds
+//! (`status.images`), image garbage collection once its image file system is past the high
+//! threshold, and several nodes on one machine with their own pod ranges, reaching each other.
 
 use std::time::{Duration, Instant};
 
@@ -81,4 +82,46 @@ async fn unused_images_are_collected_once_the_image_disk_is_past_the_threshold()
     ok(c.kubectl(V, &["wait", "--for=jsonpath={.status.phase}=Succeeded", "pod/again", "--timeout=60s"]));
     let events = ok(c.kubectl(V, &["get", "events", "--field-selector", "involvedObject.name=again"]));
     assert!(events.contains("Successfully pulled image"), "{events}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_real_nodes_get_their_own_pod_ranges_and_their_pods_reach_each_other() {
+    let c = Cluster::start_nodes(2, &[]).await.expect("cluster with two real nodes");
+    let nodes: Value = serde_json::from_str(&ok(c.kubectl(V, &["get", "nodes", "-o", "json"]))).expect("NodeList");
+    let nodes = nodes["items"].as_array().expect("nodes").clone();
+    assert_eq!(nodes.len(), 2);
+    let cidrs: Vec<&str> = nodes.iter().map(|n| n["spec"]["podCIDR"].as_str().expect("podCIDR")).collect();
+    assert_ne!(cidrs[0], cidrs[1]);
+    let ports: Vec<i64> = nodes
+        .iter()
+        .map(|n| n["status"]["daemonEndpoints"]["kubeletEndpoint"]["Port"].as_i64().expect("port"))
+        .collect();
+    assert_ne!(ports[0], ports[1], "each kubelet serves its own API port");
+
+    // One server pod per node, placed by name.
+    let mut ips = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        let name = node["metadata"]["name"].as_str().expect("name");
+        let overrides = serde_json::json!({"spec": {"nodeName": name}}).to_string();
+        let pod = format!("web-{i}");
+        let image = format!("--image={}", c.test_image());
+        ok(c.kubectl(V, &["run", &pod, &image, &format!("--overrides={overrides}"), "--", "netexec"]));
+        ok(c.kubectl(V, &["wait", "--for=condition=Ready", &format!("pod/{pod}"), "--timeout=60s"]));
+        let ip = ok(c.kubectl(V, &["get", "pod", &pod, "-o", "jsonpath={.status.podIP}"]));
+        let net: std::net::Ipv4Addr = ip.parse().expect("pod IP");
+        let (base, bits) = cidrs[i].split_once('/').expect("CIDR");
+        let base: std::net::Ipv4Addr = base.parse().expect("CIDR base");
+        let mask = u32::MAX << (32 - bits.parse::<u32>().expect("prefix"));
+        assert_eq!(u32::from(net) & mask, u32::from(base), "{ip} is in its node's range {}", cidrs[i]);
+        ips.push(ip);
+    }
+
+    // Pod to pod across nodes, both ways; logs and exec reach each node's kubelet.
+    for (from, to) in [(0, 1), (1, 0)] {
+        // busybox nc (its static wget crashes resolving even numeric hosts).
+        let script = format!("printf 'GET /hostname HTTP/1.0\\r\\n\\r\\n' | nc -w 5 {} 8080", ips[to]);
+        let answer = ok(c.kubectl(V, &["exec", &format!("web-{from}"), "--", "sh", "-c", &script]));
+        let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+        assert_eq!(body.trim(), format!("web-{to}"), "{answer}");
+    }
 }
