@@ -52,7 +52,15 @@ pub fn image() -> Result<Image> {
 pub struct Registry {
     pub address: String,
     child: Child,
+    /// `user:password` when the registry wants basic authentication.
+    credentials: Option<(String, String)>,
 }
+
+/// The one account of an authenticating test registry, and its htpasswd line (bcrypt, cost 5,
+/// made once with libxcrypt's crypt(3)).
+pub const AUTH_USER: &str = "puller";
+pub const AUTH_PASSWORD: &str = "s3cret";
+const AUTH_HTPASSWD: &str = "puller:$2b$05$IbfSP0t6lnMVw4rjbeus6uPmu61dggiFe21P97iZDNU03lNOU5TKe";
 
 impl Drop for Registry {
     fn drop(&mut self) {
@@ -68,13 +76,28 @@ fn free_port() -> Result<u16> {
 impl Registry {
     /// Starts the registry and pushes the test image to it.
     pub async fn start(dir: &Path) -> Result<Registry> {
+        Self::start_with(dir, false).await
+    }
+
+    /// The same, but every request needs [`AUTH_USER`]'s basic credentials (what
+    /// imagePullSecrets are for).
+    pub async fn start_with_auth(dir: &Path) -> Result<Registry> {
+        Self::start_with(dir, true).await
+    }
+
+    async fn start_with(dir: &Path, auth: bool) -> Result<Registry> {
         std::fs::create_dir_all(dir)?;
         let port = free_port()?;
         let address = format!("127.0.0.1:{port}");
-        let config = format!(
+        let mut config = format!(
             "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {address}\n",
             dir.join("data").display()
         );
+        if auth {
+            let htpasswd = dir.join("htpasswd");
+            std::fs::write(&htpasswd, format!("{AUTH_HTPASSWD}\n"))?;
+            config.push_str(&format!("auth:\n  htpasswd:\n    realm: rkube-test\n    path: {}\n", htpasswd.display()));
+        }
         let config_path = dir.join("config.yml");
         std::fs::write(&config_path, config)?;
         let log = std::fs::File::create(dir.join("registry.log"))?;
@@ -82,7 +105,8 @@ impl Registry {
         command.arg("serve").arg(&config_path).stdout(log.try_clone()?).stderr(log).stdin(Stdio::null());
         crate::die_with_parent(&mut command);
         let child = command.spawn().context("starting docker-registry (Debian package docker-registry)")?;
-        let registry = Registry { address, child };
+        let credentials = auth.then(|| (AUTH_USER.to_string(), AUTH_PASSWORD.to_string()));
+        let registry = Registry { address, child, credentials };
         let deadline = Instant::now() + Duration::from_secs(20);
         while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
             if Instant::now() > deadline {
@@ -113,12 +137,17 @@ impl Registry {
         let (mut sender, connection) =
             hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
         tokio::spawn(connection);
-        let request = http::Request::builder()
+        let mut request = http::Request::builder()
             .method(method)
             .uri(path_and_query)
             .header("host", &self.address)
-            .header("content-type", content_type)
-            .body(Full::new(Bytes::from(body)))?;
+            .header("content-type", content_type);
+        if let Some((user, password)) = &self.credentials {
+            use base64::Engine;
+            let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            request = request.header("authorization", format!("Basic {token}"));
+        }
+        let request = request.body(Full::new(Bytes::from(body)))?;
         let response = sender.send_request(request).await?;
         let (parts, body) = response.into_parts();
         Ok(http::Response::from_parts(parts, body.collect().await?.to_bytes()))

@@ -1,6 +1,7 @@
 //! What real nodes report and manage about themselves: the images a node holds
 //! (`status.images`), image garbage collection once its image file system is past the high
-//! threshold, and several nodes on one machine with their own pod ranges, reaching each other.
+//! threshold, pulls from a private registry with imagePullSecrets, and several nodes on one
+//! machine with their own pod ranges, reaching each other.
 
 use std::time::{Duration, Instant};
 
@@ -124,4 +125,60 @@ async fn two_real_nodes_get_their_own_pod_ranges_and_their_pods_reach_each_other
         let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
         assert_eq!(body.trim(), format!("web-{to}"), "{answer}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_images_are_pulled_with_the_pods_image_pull_secrets() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let private = e2e::testimage::Registry::start_with_auth(dir.path()).await.expect("authenticating registry");
+    let c =
+        Cluster::start_nodes(1, &["--insecure-registry", &private.address]).await.expect("cluster with a real node");
+    let image = private.test_image();
+
+    // Without credentials the registry refuses the pull: the pod waits with the reason.
+    ok(c.kubectl(V, &["run", "anonymous", &format!("--image={image}"), "--", "pause"]));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let waiting = loop {
+        let pod: Value =
+            serde_json::from_str(&ok(c.kubectl(V, &["get", "pod", "anonymous", "-o", "json"]))).expect("pod");
+        let waiting = pod["status"]["containerStatuses"][0]["state"]["waiting"].clone();
+        if matches!(waiting["reason"].as_str(), Some("ErrImagePull" | "ImagePullBackOff")) {
+            break waiting;
+        }
+        assert!(Instant::now() < deadline, "the pull never failed: {:#}", pod["status"]);
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let message = waiting["message"].as_str().unwrap_or_default().to_lowercase();
+    assert!(message.contains("401") || message.contains("unauthorized"), "{waiting:#}");
+
+    // With a docker-registry Secret named in imagePullSecrets it runs.
+    ok(c.kubectl(
+        V,
+        &[
+            "create",
+            "secret",
+            "docker-registry",
+            "regcred",
+            &format!("--docker-server={}", private.address),
+            &format!("--docker-username={}", e2e::testimage::AUTH_USER),
+            &format!("--docker-password={}", e2e::testimage::AUTH_PASSWORD),
+        ],
+    ));
+    let overrides = serde_json::json!({"spec": {"imagePullSecrets": [{"name": "regcred"}]}}).to_string();
+    ok(c.kubectl(
+        V,
+        &["run", "authorized", &format!("--image={image}"), &format!("--overrides={overrides}"), "--", "pause"],
+    ));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let pod: Value =
+            serde_json::from_str(&ok(c.kubectl(V, &["get", "pod", "authorized", "-o", "json"]))).expect("pod");
+        if pod["status"]["phase"] == "Running" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the pod never ran: {:#}", pod["status"]);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let events = ok(c.kubectl(V, &["get", "events", "--field-selector", "involvedObject.name=authorized"]));
+    assert!(events.contains("Successfully pulled image"), "{events}");
 }

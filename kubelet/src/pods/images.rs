@@ -60,12 +60,9 @@ pub fn credentials(image: &str, secrets: &[Secret]) -> Option<cri::AuthConfig> {
                     (username, password) = (user.to_string(), pass.to_string());
                 }
             }
-            return Some(cri::AuthConfig {
-                username,
-                password,
-                server_address: server.clone(),
-                ..cri::AuthConfig::default()
-            });
+            // No server address, as upstream's keyring: containerd would parse it as a URL
+            // (`host:port` fails) and drop credentials whose host differs from the one it dials.
+            return Some(cri::AuthConfig { username, password, ..cri::AuthConfig::default() });
         }
     }
     None

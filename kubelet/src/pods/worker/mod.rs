@@ -56,6 +56,8 @@ pub struct Worker {
     waiting: HashMap<String, Waiting>,
     /// Termination messages read once per exited container ID.
     messages: HashMap<String, String>,
+    /// Why the last image pull of each container failed (shown while it backs off).
+    pull_errors: HashMap<String, String>,
     last_status: Option<PodStatus>,
     /// The pod's volumes as last prepared, and the last failure to prepare them (reported once).
     volumes: HashMap<String, volumes::Prepared>,
@@ -103,6 +105,7 @@ impl Worker {
             backoff: Backoff::default(),
             waiting: HashMap::new(),
             messages: HashMap::new(),
+            pull_errors: HashMap::new(),
             last_status: None,
             volumes: HashMap::new(),
             volume_error: None,

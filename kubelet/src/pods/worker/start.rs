@@ -100,13 +100,12 @@ impl Worker {
         let image = container.image.clone().unwrap_or_default();
         let pull_key = format!("pull:{name}");
         if let Some(until) = self.backoff.waiting_until(&pull_key, now) {
-            self.waiting.insert(
-                name,
-                Waiting {
-                    reason: "ImagePullBackOff".into(),
-                    message: Some(format!("Back-off pulling image \"{image}\"")),
-                },
-            );
+            // Since 1.32 upstream repeats why the last pull failed.
+            let message = match self.pull_errors.get(&name) {
+                Some(last) => format!("Back-off pulling image \"{image}\": ErrImagePull: {last}"),
+                None => format!("Back-off pulling image \"{image}\""),
+            };
+            self.waiting.insert(name, Waiting { reason: "ImagePullBackOff".into(), message: Some(message) });
             return Some(tokio::time::Instant::from_std(until));
         }
         if self.waiting.get(&name).is_none_or(|w| w.reason != "CrashLoopBackOff") {
@@ -117,6 +116,7 @@ impl Worker {
         let image_ref = match images::ensure(&shared.cri, container, &secrets, &sandbox_config).await {
             Ok((image_ref, pulled)) => {
                 self.backoff.reset(&pull_key);
+                self.pull_errors.remove(&name);
                 let note = if pulled {
                     format!("Successfully pulled image \"{image}\" in {:?}", started_pull.elapsed())
                 } else {
@@ -128,6 +128,9 @@ impl Worker {
             Err(e) => {
                 self.shared.recorder.warning(reference(pod, field.clone()), "Failed", "Pull", e.message.clone());
                 let pulled = e.reason == "ErrImagePull";
+                if pulled {
+                    self.pull_errors.insert(name.clone(), e.message.clone());
+                }
                 self.waiting.insert(name.clone(), Waiting { reason: e.reason.into(), message: Some(e.message) });
                 // Only failed pulls back off (ImagePullBackOff); other reasons stay as they are.
                 if !pulled {
