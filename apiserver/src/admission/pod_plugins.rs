@@ -4,7 +4,10 @@
 //!   not-ready or unreachable tolerates each for 300 s (then the taint eviction controller
 //!   deletes it);
 //! - **Priority**: `spec.priorityClassName` (or the cluster's `globalDefault` class) resolved
-//!   into `spec.priority` and `spec.preemptionPolicy`.
+//!   into `spec.priority` and `spec.preemptionPolicy`;
+//! - **ServiceAccount**, its image part: a pod naming no imagePullSecrets gets its service
+//!   account's. (Its token volume needs the TokenRequest API, not served yet; a missing account
+//!   is not refused, so pods of a namespace created a moment ago are not turned away.)
 
 use serde_json::{Value, json};
 
@@ -30,6 +33,34 @@ pub fn default_tolerations(pod: &mut Value) {
             list.push(json!({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": DEFAULT_TOLERATION_SECONDS}));
         }
     }
+}
+
+/// ServiceAccount: the account's imagePullSecrets for a pod that names none.
+pub async fn service_account_pull_secrets(ctx: &Ctx<'_>, pod: &mut Value) -> Result<(), ApiError> {
+    let named = pod.pointer("/spec/imagePullSecrets").and_then(Value::as_array).is_some_and(|l| !l.is_empty());
+    let Some(res) = ctx.registry.get("", "v1", "serviceaccounts") else { return Ok(()) };
+    if named {
+        return Ok(());
+    }
+    let namespace = pod.pointer("/metadata/namespace").and_then(Value::as_str).unwrap_or("default").to_string();
+    let account = pod
+        .pointer("/spec/serviceAccountName")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .unwrap_or("default")
+        .to_string();
+    let secrets = match ops::get(ctx, &res, Some(&namespace), &account).await {
+        Ok((sa, _)) => sa.get("imagePullSecrets").cloned(),
+        Err(e) if e.code == 404 => None,
+        Err(e) => return Err(e),
+    };
+    if let (Some(secrets), Some(spec)) = (
+        secrets.filter(|s| s.as_array().is_some_and(|l| !l.is_empty())),
+        pod.get_mut("spec").and_then(Value::as_object_mut),
+    ) {
+        spec.insert("imagePullSecrets".into(), secrets);
+    }
+    Ok(())
 }
 
 /// Priority.

@@ -187,6 +187,7 @@ impl Strategy for Pods {
         obj: &mut Value,
     ) -> Result<(), crate::status::ApiError> {
         crate::admission::pod_plugins::default_tolerations(obj);
+        crate::admission::pod_plugins::service_account_pull_secrets(ctx, obj).await?;
         crate::admission::pod_plugins::priority(ctx, obj).await
     }
 

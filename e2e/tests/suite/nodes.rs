@@ -181,4 +181,17 @@ async fn private_images_are_pulled_with_the_pods_image_pull_secrets() {
     }
     let events = ok(c.kubectl(V, &["get", "events", "--field-selector", "involvedObject.name=authorized"]));
     assert!(events.contains("Successfully pulled image"), "{events}");
+
+    // A service account's imagePullSecrets reach the pods that run as it (ServiceAccount
+    // admission).
+    ok(c.kubectl(V, &["create", "serviceaccount", "builder"]));
+    ok(c.kubectl(V, &["patch", "serviceaccount", "builder", "-p", r#"{"imagePullSecrets":[{"name":"regcred"}]}"#]));
+    let overrides = serde_json::json!({"spec": {"serviceAccountName": "builder"}}).to_string();
+    ok(c.kubectl(
+        V,
+        &["run", "as-builder", &format!("--image={image}"), &format!("--overrides={overrides}"), "--", "pause"],
+    ));
+    let secrets = ok(c.kubectl(V, &["get", "pod", "as-builder", "-o", "jsonpath={.spec.imagePullSecrets[*].name}"]));
+    assert_eq!(secrets, "regcred");
+    ok(c.kubectl(V, &["wait", "--for=condition=Ready", "pod/as-builder", "--timeout=60s"]));
 }
