@@ -39,6 +39,11 @@ impl Ranges {
         1u32 << (self.block - self.prefix).min(31)
     }
 
+    /// Never: a range holds at least one block.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
     pub fn nth(&self, i: u32) -> String {
         format!("{}/{}", Ipv4Addr::from(self.base + (i << (32 - self.block))), self.block)
     }

@@ -104,7 +104,7 @@ mod tests {
     #[test]
     fn least_valuable_pods_go_first() {
         let colocated = BTreeMap::from([("a".to_string(), 2), ("b".to_string(), 1)]);
-        let mut pods = vec![
+        let mut pods = [
             pod("old-ready", Some("b"), "Running", Some(100)),
             pod("crowded-ready", Some("a"), "Running", Some(100)),
             pod("new-ready", Some("b"), "Running", Some(200)),

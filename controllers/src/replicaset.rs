@@ -165,10 +165,12 @@ async fn reconcile<K: Replicated>(owner: Arc<K>, state: Arc<State<K>>) -> Result
                     release(&pods_api, &pod, &uid).await?;
                 }
             }
-            None if selected && !terminating && pod.metadata.deletion_timestamp.is_none() => {
-                if adopt(&pods_api, &pod, &*owner).await? {
-                    owned.push(pod);
-                }
+            None if selected
+                && !terminating
+                && pod.metadata.deletion_timestamp.is_none()
+                && adopt(&pods_api, &pod, &*owner).await? =>
+            {
+                owned.push(pod);
             }
             _ => {}
         }

@@ -148,7 +148,10 @@ mod tests {
         };
         assert_eq!(eviction_time(&[], &[&taint]), Some(None), "not tolerated: at once");
         let five_min = toleration(Some("node.kubernetes.io/unreachable"), "Exists", Some("NoExecute"), Some(300));
-        assert_eq!(eviction_time(&[five_min.clone()], &[&taint]), Some(Some(added + Duration::from_secs(300))));
+        assert_eq!(
+            eviction_time(std::slice::from_ref(&five_min), &[&taint]),
+            Some(Some(added + Duration::from_secs(300)))
+        );
         let forever = toleration(None, "Exists", None, None);
         assert_eq!(eviction_time(&[forever], &[&taint]), None, "tolerated for ever");
         let other_key = toleration(Some("dedicated"), "Exists", Some("NoExecute"), None);

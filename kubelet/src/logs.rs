@@ -105,10 +105,10 @@ pub fn select(data: &[u8], options: &Options) -> Vec<u8> {
     let mut out = Vec::new();
     for line in data[start..].split(|b| *b == b'\n') {
         let Some(entry) = parse(line) else { continue };
-        if let Some(since) = options.since {
-            if entry.time.parse::<Timestamp>().is_ok_and(|t| t < since) {
-                continue;
-            }
+        if let Some(since) = options.since
+            && entry.time.parse::<Timestamp>().is_ok_and(|t| t < since)
+        {
+            continue;
         }
         renderer.render(&entry, &mut out);
         if options.limit_bytes.is_some_and(|limit| out.len() >= limit) {

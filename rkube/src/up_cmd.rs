@@ -130,15 +130,13 @@ async fn report_progress(
     let mut last_print = Instant::now();
     loop {
         let (mut registered, mut ready) = (0, 0);
-        if !real.is_empty() {
-            if let Ok(list) = nodes.list(&Default::default()).await {
-                for node in
-                    list.items.iter().filter(|n| n.metadata.name.as_ref().is_some_and(|name| real.contains(name)))
-                {
-                    registered += 1;
-                    if kubelet::node::ready_status(node) == Some("True") {
-                        ready += 1;
-                    }
+        if !real.is_empty()
+            && let Ok(list) = nodes.list(&Default::default()).await
+        {
+            for node in list.items.iter().filter(|n| n.metadata.name.as_ref().is_some_and(|name| real.contains(name))) {
+                registered += 1;
+                if kubelet::node::ready_status(node) == Some("True") {
+                    ready += 1;
                 }
             }
         }

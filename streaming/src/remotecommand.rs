@@ -145,10 +145,10 @@ pub async fn bridge(client: Upgraded, kubelet: Upgraded, streams: Streams) {
                 _ => continue,
             };
             match (payload.first().copied(), stdin, resize) {
-                (Some(STDIN), Some(id), _) if stdin_open => {
-                    if input_session.send(id, &payload[1..], false).await.is_err() {
-                        break;
-                    }
+                (Some(STDIN), Some(id), _)
+                    if stdin_open && input_session.send(id, &payload[1..], false).await.is_err() =>
+                {
+                    break;
                 }
                 (Some(RESIZE), _, Some(id)) => {
                     let _ = input_session.send(id, &payload[1..], false).await;

@@ -242,10 +242,10 @@ async fn dispatch<W: AsyncWrite + Unpin>(
     match frame {
         Frame::Data { stream, flags, payload } => {
             let mut s = streams.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(reader) = s.readers.get(&stream) {
-                if !payload.is_empty() {
-                    let _ = reader.send(payload);
-                }
+            if let Some(reader) = s.readers.get(&stream)
+                && !payload.is_empty()
+            {
+                let _ = reader.send(payload);
             }
             if flags & FLAG_FIN != 0 {
                 s.readers.remove(&stream);
@@ -277,12 +277,11 @@ async fn dispatch<W: AsyncWrite + Unpin>(
                         streams.lock().unwrap_or_else(|e| e.into_inner()).readers.remove(&id);
                     }
                 }
-                PING => {
+                PING
                     // Odd IDs are ours (client); the server's even pings are echoed.
-                    if stream.is_some_and(|id| id % 2 == 0) {
+                    if stream.is_some_and(|id| id % 2 == 0) => {
                         let _ = writer.lock().await.send(&control(PING, 0, &payload)).await;
                     }
-                }
                 GOAWAY => return false,
                 // SETTINGS, WINDOW_UPDATE and the rest carry nothing a client here needs.
                 _ => {}

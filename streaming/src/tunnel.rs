@@ -25,10 +25,8 @@ pub async fn pipe(client: Upgraded, kubelet: Upgraded) {
     let upstream = async {
         while let Some(Ok(message)) = from_client.next().await {
             match message {
-                Message::Binary(bytes) => {
-                    if to_kubelet.write_all(&bytes).await.is_err() {
-                        break;
-                    }
+                Message::Binary(bytes) if to_kubelet.write_all(&bytes).await.is_err() => {
+                    break;
                 }
                 Message::Close(_) => break,
                 _ => {}

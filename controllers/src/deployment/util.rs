@@ -40,8 +40,10 @@ pub fn equal_ignoring_hash(a: &PodTemplateSpec, b: &PodTemplateSpec) -> bool {
         let mut t = t.clone();
         if let Some(labels) = t.metadata.as_mut().and_then(|m| m.labels.as_mut()) {
             labels.remove(POD_TEMPLATE_HASH);
-            if labels.is_empty() {
-                t.metadata.as_mut().map(|m| m.labels = None);
+            if labels.is_empty()
+                && let Some(m) = t.metadata.as_mut()
+            {
+                m.labels = None;
             }
         }
         t

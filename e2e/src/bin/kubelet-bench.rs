@@ -174,13 +174,13 @@ async fn main() -> Result<()> {
     let watch = tokio::spawn(async move {
         let mut events = watcher(Api::<Pod>::default_namespaced(watch_client), config).boxed();
         while let Some(event) = events.next().await {
-            if let Ok(Event::Apply(p) | Event::InitApply(p)) = event {
-                if p.status.and_then(|s| s.phase).as_deref() == Some("Running") {
-                    seen.lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .entry(p.metadata.name.unwrap_or_default())
-                        .or_insert_with(Instant::now);
-                }
+            if let Ok(Event::Apply(p) | Event::InitApply(p)) = event
+                && p.status.and_then(|s| s.phase).as_deref() == Some("Running")
+            {
+                seen.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .entry(p.metadata.name.unwrap_or_default())
+                    .or_insert_with(Instant::now);
             }
         }
     });

@@ -95,11 +95,20 @@ async fn kubectl_run_pulls_the_image_and_the_pod_answers_on_its_ip() {
     let node = pod["spec"]["nodeName"].as_str().expect("node name").to_string();
     let base = format!("/api/v1/nodes/{node}/proxy");
     assert_eq!(ok(c.kubectl(V, &["get", "--raw", &format!("{base}/healthz")])).trim(), "ok");
-    let metrics = ok(c.kubectl(V, &["get", "--raw", &format!("{base}/metrics")]));
-    let sample = |name: &str| {
+    let sample = |metrics: &str, name: &str| {
         metrics.lines().find(|l| l.starts_with(name)).and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
     };
-    assert!(sample("kubelet_running_pods ").is_some_and(|n| n >= 1.0), "{metrics}");
+    // The running-pod gauge follows the runtime's relist (every second).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let metrics = loop {
+        let metrics = ok(c.kubectl(V, &["get", "--raw", &format!("{base}/metrics")]));
+        if sample(&metrics, "kubelet_running_pods ").is_some_and(|n| n >= 1.0) {
+            break metrics;
+        }
+        assert!(Instant::now() < deadline, "kubelet_running_pods never counted the pod:\n{metrics}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let sample = |name: &str| sample(&metrics, name);
     assert!(sample("kubelet_runtime_operations_total{operation_type=\"run_podsandbox\"}").is_some(), "{metrics}");
     assert!(sample("kubelet_pod_start_duration_seconds_count").is_some_and(|n| n >= 1.0), "{metrics}");
     let listed: Value =

@@ -102,7 +102,7 @@ spec:
     let live = wait(&c, "live", Duration::from_secs(60), |p| {
         p["status"]["containerStatuses"][0]["restartCount"].as_i64().unwrap_or(0) >= 1
     });
-    assert_eq!(live["status"]["containerStatuses"][0]["lastState"]["terminated"].is_object(), true);
+    assert!(live["status"]["containerStatuses"][0]["lastState"]["terminated"].is_object());
     let events = ok(c.kubectl(V, &["get", "events", "--field-selector", "involvedObject.name=live"]));
     assert!(events.contains("Unhealthy") && events.contains("Liveness probe failed"), "{events}");
     assert!(events.contains("failed liveness probe, will be restarted"), "{events}");

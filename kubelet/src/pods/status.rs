@@ -266,8 +266,7 @@ pub fn pod_status(inputs: Inputs<'_>) -> PodStatus {
         condition(
             &existing,
             "PodReadyToStartContainers",
-            inputs.sandbox_ready && inputs.pod_ip.is_some()
-                || spec.host_network.unwrap_or(false) && inputs.sandbox_ready,
+            inputs.sandbox_ready && (inputs.pod_ip.is_some() || spec.host_network.unwrap_or(false)),
             None,
             None,
             now,

@@ -64,6 +64,8 @@ fn running_container(pod: &Pod, container: &str) -> Result<String, String> {
         .ok_or_else(|| format!("container not found ({container:?})"))
 }
 
+// The error is the answer to send, built once per request: its size does not matter.
+#[allow(clippy::result_large_err)]
 fn lookup(shared: &Shared, namespace: &str, name: &str) -> Result<Arc<Pod>, Response> {
     shared
         .pod(namespace, name)

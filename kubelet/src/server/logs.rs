@@ -212,10 +212,10 @@ impl Follower {
         let mut out = Vec::new();
         for line in lines.split(|b| *b == b'\n') {
             let Some(entry) = parse(line) else { continue };
-            if let Some(since) = self.options.since {
-                if entry.time.parse::<Timestamp>().is_ok_and(|t| t < since) {
-                    continue;
-                }
+            if let Some(since) = self.options.since
+                && entry.time.parse::<Timestamp>().is_ok_and(|t| t < since)
+            {
+                continue;
             }
             self.renderer.render(&entry, &mut out);
         }

@@ -32,10 +32,9 @@ pub fn serving_certificate(dir: &Path, names: &[String]) -> anyhow::Result<(Stri
     let wanted = names.join(",");
     if let (Ok(c), Ok(k), Ok(n)) =
         (std::fs::read_to_string(&crt), std::fs::read_to_string(&key), std::fs::read_to_string(&made_for))
+        && n == wanted
     {
-        if n == wanted {
-            return Ok((c, k));
-        }
+        return Ok((c, k));
     }
     let (c, k) = issue(names)?;
     std::fs::write(&crt, &c)?;

@@ -56,10 +56,10 @@ pub fn unmount_all(pod_dir: &Path) {
     let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let prefix = pod_dir.to_string_lossy();
     for point in text.lines().filter_map(|l| l.split_whitespace().nth(4)).filter(|p| p.starts_with(prefix.as_ref())) {
-        if let Ok(target) = std::ffi::CString::new(point) {
-            if unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) } != 0 {
-                tracing::warn!(path = point, error = %std::io::Error::last_os_error(), "unmounting a pod volume");
-            }
+        if let Ok(target) = std::ffi::CString::new(point)
+            && unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) } != 0
+        {
+            tracing::warn!(path = point, error = %std::io::Error::last_os_error(), "unmounting a pod volume");
         }
     }
 }
@@ -269,13 +269,11 @@ pub async fn prepare(
             let path = PathBuf::from(&host.path);
             match host.type_.as_deref().unwrap_or("") {
                 "DirectoryOrCreate" => std::fs::create_dir_all(&path).map_err(|e| fail(e.to_string()))?,
-                "FileOrCreate" => {
-                    if !path.exists() {
-                        if let Some(parent) = path.parent() {
-                            std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
-                        }
-                        std::fs::write(&path, b"").map_err(|e| fail(e.to_string()))?;
+                "FileOrCreate" if !path.exists() => {
+                    if let Some(parent) = path.parent() {
+                        std::fs::create_dir_all(parent).map_err(|e| fail(e.to_string()))?;
                     }
+                    std::fs::write(&path, b"").map_err(|e| fail(e.to_string()))?;
                 }
                 "Directory" if !path.is_dir() => {
                     return Err(fail(format!("hostPath type check failed: {} is not a directory", host.path)));

@@ -79,10 +79,10 @@ impl Worker {
             );
         }
         let (namespace, name, uid) = names(pod);
-        if let Err(e) = self.write_status(pod, status).await {
-            if !matches!(&e, kube::Error::Api(s) if s.code == 404) {
-                tracing::warn!(pod = %name, error = %e, "writing the final status");
-            }
+        if let Err(e) = self.write_status(pod, status).await
+            && !matches!(&e, kube::Error::Api(s) if s.code == 404)
+        {
+            tracing::warn!(pod = %name, error = %e, "writing the final status");
         }
         let api: Api<Pod> = Api::namespaced(self.shared.client.clone(), namespace);
         let params = DeleteParams {

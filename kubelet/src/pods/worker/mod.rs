@@ -214,13 +214,13 @@ impl Worker {
                 ));
             } else {
                 let left = deadline.duration_since(Timestamp::now()).unsigned_abs();
-                next = next.min(tokio::time::Instant::now() + Duration::try_from(left).unwrap_or(RESYNC));
+                next = next.min(tokio::time::Instant::now() + left);
             }
         }
-        if failed.is_none() {
-            if let Some(at) = self.sync_containers(pod, &runtime).await {
-                next = next.min(at);
-            }
+        if failed.is_none()
+            && let Some(at) = self.sync_containers(pod, &runtime).await
+        {
+            next = next.min(at);
         }
         let runtime = match self.runtime_pod().await {
             Ok(r) => r,

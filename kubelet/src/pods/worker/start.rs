@@ -155,11 +155,11 @@ impl Worker {
                 return Some(tokio::time::Instant::now() + backoff_retry());
             }
         };
-        if let Ok(Some(img)) = shared.cri.image_status(&image_ref).await {
-            if let Err(message) = verify_run_as_non_root(pod, container, img.uid.map(|u| u.value), &img.username) {
-                self.set_waiting(pod, &name, "CreateContainerConfigError", message, "Failed");
-                return Some(tokio::time::Instant::now() + backoff_retry());
-            }
+        if let Ok(Some(img)) = shared.cri.image_status(&image_ref).await
+            && let Err(message) = verify_run_as_non_root(pod, container, img.uid.map(|u| u.value), &img.username)
+        {
+            self.set_waiting(pod, &name, "CreateContainerConfigError", message, "Failed");
+            return Some(tokio::time::Instant::now() + backoff_retry());
         }
         let mounts = match self.mounts(pod, container, runtime, restart_count) {
             Ok(m) => m,
