@@ -157,6 +157,41 @@ async fn secret(api: &Api<Secret>, name: &str) -> Result<Option<Secret>, String>
     api.get_opt(name).await.map_err(|e| format!("getting secret {name:?}: {e}"))
 }
 
+/// The files of ConfigMap `name` (its `items`, or every key) into `out`; a missing one is an
+/// error unless `optional`.
+async fn config_map_files(
+    api: &Api<ConfigMap>,
+    name: &str,
+    items: Option<&[KeyToPath]>,
+    default_mode: Option<i32>,
+    optional: bool,
+    out: &mut Payload,
+) -> Result<(), String> {
+    match config_map(api, name).await? {
+        Some(cm) => {
+            key_files(&config_map_data(&cm), items, default_mode, &format!("configmap {name:?}"), optional, out)
+        }
+        None if optional => Ok(()),
+        None => Err(format!("configmap \"{name}\" not found")),
+    }
+}
+
+/// The same for Secret `name`.
+async fn secret_files(
+    api: &Api<Secret>,
+    name: &str,
+    items: Option<&[KeyToPath]>,
+    default_mode: Option<i32>,
+    optional: bool,
+    out: &mut Payload,
+) -> Result<(), String> {
+    match secret(api, name).await? {
+        Some(s) => key_files(&secret_data(&s), items, default_mode, &format!("secret {name:?}"), optional, out),
+        None if optional => Ok(()),
+        None => Err(format!("secret \"{name}\" not found")),
+    }
+}
+
 /// The file payload of an API-data volume, or `None` for other kinds.
 async fn api_payload(
     client: &kube::Client,
@@ -170,65 +205,21 @@ async fn api_payload(
     let mut out = Payload::new();
     if let Some(v) = &volume.config_map {
         let optional = v.optional.unwrap_or(false);
-        match config_map(&cms, &v.name).await? {
-            Some(cm) => key_files(
-                &config_map_data(&cm),
-                v.items.as_deref(),
-                v.default_mode,
-                &format!("configmap {:?}", v.name),
-                optional,
-                &mut out,
-            )?,
-            None if optional => {}
-            None => return Err(format!("configmap \"{}\" not found", v.name)),
-        }
+        config_map_files(&cms, &v.name, v.items.as_deref(), v.default_mode, optional, &mut out).await?;
     } else if let Some(v) = &volume.secret {
         let name = v.secret_name.clone().unwrap_or_default();
         let optional = v.optional.unwrap_or(false);
-        match secret(&secrets, &name).await? {
-            Some(s) => key_files(
-                &secret_data(&s),
-                v.items.as_deref(),
-                v.default_mode,
-                &format!("secret {name:?}"),
-                optional,
-                &mut out,
-            )?,
-            None if optional => {}
-            None => return Err(format!("secret \"{name}\" not found")),
-        }
+        secret_files(&secrets, &name, v.items.as_deref(), v.default_mode, optional, &mut out).await?;
     } else if let Some(v) = &volume.downward_api {
         downward_files(pod, v.items.as_deref().unwrap_or_default(), v.default_mode, sources, &mut out)?;
     } else if let Some(v) = &volume.projected {
         for source in v.sources.iter().flatten() {
             if let Some(p) = &source.config_map {
                 let optional = p.optional.unwrap_or(false);
-                match config_map(&cms, &p.name).await? {
-                    Some(cm) => key_files(
-                        &config_map_data(&cm),
-                        p.items.as_deref(),
-                        v.default_mode,
-                        &format!("configmap {:?}", p.name),
-                        optional,
-                        &mut out,
-                    )?,
-                    None if optional => {}
-                    None => return Err(format!("configmap \"{}\" not found", p.name)),
-                }
+                config_map_files(&cms, &p.name, p.items.as_deref(), v.default_mode, optional, &mut out).await?;
             } else if let Some(p) = &source.secret {
                 let optional = p.optional.unwrap_or(false);
-                match secret(&secrets, &p.name).await? {
-                    Some(s) => key_files(
-                        &secret_data(&s),
-                        p.items.as_deref(),
-                        v.default_mode,
-                        &format!("secret {:?}", p.name),
-                        optional,
-                        &mut out,
-                    )?,
-                    None if optional => {}
-                    None => return Err(format!("secret \"{}\" not found", p.name)),
-                }
+                secret_files(&secrets, &p.name, p.items.as_deref(), v.default_mode, optional, &mut out).await?;
             } else if let Some(p) = &source.downward_api {
                 downward_files(pod, p.items.as_deref().unwrap_or_default(), v.default_mode, sources, &mut out)?;
             } else if source.service_account_token.is_some() {
