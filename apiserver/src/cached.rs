@@ -11,8 +11,9 @@ use crate::status::ApiError;
 
 #[derive(Debug)]
 pub struct CachedObject {
-    /// The object's JSON, `kind`, `apiVersion` and `metadata` first.
-    pub json: Bytes,
+    /// The object's JSON, `kind`, `apiVersion` and `metadata` first, and a newline: a GET
+    /// answers it as is (upstream's JSON encoder ends each document with one).
+    line: Bytes,
     pub labels: Option<Map<String, Value>>,
     /// `(field, value)` for every field selector the resource supports.
     fields: Vec<(&'static str, Option<String>)>,
@@ -24,23 +25,34 @@ impl CachedObject {
     /// Builds the cached form of `obj` (which carries its resourceVersion) for the stored
     /// resource `group`/`resource`.
     pub fn new(obj: &Value, group: &str, resource: &str) -> Result<Self, ApiError> {
-        let json = serde_json::to_vec(obj).map_err(ApiError::internal)?;
+        let mut json = serde_json::to_vec(obj).map_err(ApiError::internal)?;
+        json.push(b'\n');
         let meta = crate::object::metadata(obj);
         let fields = field_sets::supported_fields(group, resource)
             .into_iter()
             .map(|f| (f, field_sets::field_value(group, resource, obj, f).ok().flatten()))
             .collect();
         Ok(Self {
-            json: Bytes::from(json),
+            line: Bytes::from(json),
             labels: meta.and_then(|m| m.get("labels")).and_then(Value::as_object).cloned(),
             fields,
             deleting: crate::object::is_deleting(obj),
         })
     }
 
+    /// The object's JSON without the newline (for lists and watch events).
+    pub fn json(&self) -> &[u8] {
+        &self.line[..self.line.len() - 1]
+    }
+
+    /// The object's JSON and a newline, as a response body (shares the cached bytes).
+    pub fn response_body(&self) -> Bytes {
+        self.line.clone()
+    }
+
     /// The object itself (parsed again: for conversions, tables and other reshaping).
     pub fn decode(&self) -> Result<Value, ApiError> {
-        serde_json::from_slice(&self.json).map_err(ApiError::internal)
+        serde_json::from_slice(&self.line).map_err(ApiError::internal)
     }
 
     /// The value of a field selector's field, if this resource supports it (`Some(None)`: the

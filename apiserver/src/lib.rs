@@ -26,6 +26,7 @@ pub mod object;
 mod openapi;
 pub mod patch;
 pub mod pki;
+mod plugins;
 pub mod protobuf;
 pub mod registry;
 pub mod request;
@@ -52,6 +53,10 @@ pub struct Config {
     pub service_node_port_range: String,
     pub token_auth_file: Option<PathBuf>,
     pub compaction_interval: Duration,
+    /// `--enable-admission-plugins`: plugins run besides the default ones.
+    pub enable_admission_plugins: Vec<String>,
+    /// `--disable-admission-plugins`: default plugins not run.
+    pub disable_admission_plugins: Vec<String>,
     /// Metrics of components running in the same process (`rkube server`'s controllers),
     /// appended to the apiserver's `/metrics`.
     pub extra_metrics: Vec<MetricsSource>,
@@ -92,6 +97,14 @@ pub async fn run_notify(
         None => authn::TokenFile::default(),
     };
 
+    let chain = admission::Chain::select(
+        plugins::available(),
+        &config.enable_admission_plugins,
+        &config.disable_admission_plugins,
+    )
+    .map_err(|e| anyhow::anyhow!("--enable-admission-plugins/--disable-admission-plugins: {e}"))?;
+    tracing::info!(plugins = ?chain.names(), "admission chain");
+
     let listener = server::bind(SocketAddr::new(config.bind_address, config.secure_port)).await?;
     let addr = listener.local_addr()?;
     // Clients reach an unspecified bind address on loopback.
@@ -117,7 +130,7 @@ pub async fn run_notify(
 
     let store = store::open(&config.store).await.context("opening the store")?;
     let compactor = store::Compactor::spawn(store.clone(), config.compaction_interval);
-    let registry = Arc::new(registry::Registry::new(store, allocators));
+    let registry = Arc::new(registry::Registry::new(store, allocators, chain));
     registry.start_caches().await.map_err(|e| anyhow::anyhow!("starting watch caches: {e}"))?;
     let definitions = crd::controller::spawn(registry.clone());
     let admission = admission::spawn(registry.clone());

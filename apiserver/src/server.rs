@@ -75,12 +75,21 @@ pub fn tls_config(pki: &Pki) -> anyhow::Result<Arc<rustls::ServerConfig>> {
 
 pub fn router(api: Arc<Api>) -> Router {
     Router::new()
+        // Upstream answers these with and without a trailing slash (kr8s asks for `/version/`).
         .route("/version", get(version))
+        .route("/version/", get(version))
         .route("/healthz", get(healthz))
+        .route("/healthz/", get(healthz))
+        .route("/healthz/ping", get(healthz))
         .route("/livez", get(healthz))
+        .route("/livez/", get(healthz))
+        .route("/livez/ping", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/readyz/", get(readyz))
+        .route("/readyz/ping", get(healthz))
         .route("/metrics", get(metrics))
         .route("/openapi/v3", get(openapi::index))
+        .route("/openapi/v3/", get(openapi::index))
         .route("/openapi/v3/{*path}", get(openapi::document))
         .route("/openapi/v2", get(openapi::v2))
         .fallback(api_request)
@@ -147,7 +156,7 @@ async fn authenticate(State(api): State<Arc<Api>>, mut req: Request, next: Next)
         .and_then(|v| v.strip_prefix("Bearer "))
         .and_then(|t| api.tokens.authenticate(t.trim()));
     let user = from_cert.or(from_token);
-    let public = matches!(req.uri().path(), "/healthz" | "/livez" | "/readyz" | "/version");
+    let public = is_public(req.uri().path());
     match user {
         Some(user) => {
             req.extensions_mut().insert(user);
@@ -162,6 +171,12 @@ async fn authenticate(State(api): State<Arc<Api>>, mut req: Request, next: Next)
     let response = next.run(req).await;
     api.metrics.observe(&method, &path, watch, response.status().as_u16(), started.elapsed());
     response
+}
+
+/// What anonymous clients may reach: health and version, with or without a trailing slash.
+fn is_public(path: &str) -> bool {
+    let path = path.strip_suffix('/').unwrap_or(path);
+    matches!(path, "/healthz" | "/livez" | "/readyz" | "/version" | "/healthz/ping" | "/livez/ping" | "/readyz/ping")
 }
 
 async fn version() -> Response {
@@ -312,7 +327,8 @@ fn discovery_response(
 ) -> Response {
     match discovery::aggregated_version(accept) {
         Some(version) => {
-            let body = serde_json::to_vec(&discovery::aggregated(served, version, legacy)).unwrap_or_default();
+            let mut body = serde_json::to_vec(&discovery::aggregated(served, version, legacy)).unwrap_or_default();
+            body.push(b'\n');
             let mut headers = HeaderMap::new();
             if let Ok(v) = discovery::content_type(version).parse() {
                 headers.insert(header::CONTENT_TYPE, v);

@@ -93,6 +93,11 @@ impl ApiError {
         Self { code, reason, message: message.into(), details: None }
     }
 
+    /// A 409 `Conflict` (a stale resourceVersion or a failed precondition), not `AlreadyExists`.
+    pub fn is_conflict(&self) -> bool {
+        self.reason == "Conflict"
+    }
+
     pub fn not_found(group: &str, resource: &str, name: &str) -> Self {
         Self {
             details: Some(details(group, resource, name)),
@@ -128,7 +133,8 @@ impl ApiError {
         )
     }
 
-    /// 422 with per-field causes, worded as upstream: `Pod "x" is invalid: <field>: <detail>`.
+    /// 422 with per-field causes, worded as upstream: `Pod "x" is invalid: <field>: <detail>`
+    /// (`Deployment.apps "x" ...` for kinds of a named group).
     pub fn invalid(group: &str, kind: &str, name: &str, causes: Vec<Cause>) -> Self {
         let list = match causes.as_slice() {
             [one] => one.text(),
@@ -146,7 +152,9 @@ impl ApiError {
                 ),
             );
         }
-        Self { details: Some(d), ..Self::new(422, "Invalid", format!("{kind} \"{name}\" is invalid: {list}")) }
+        // Upstream names the kind with its group: `Deployment.apps "web" is invalid: ...`.
+        let what = if group.is_empty() { kind.to_string() } else { format!("{kind}.{group}") };
+        Self { details: Some(d), ..Self::new(422, "Invalid", format!("{what} \"{name}\" is invalid: {list}")) }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
@@ -251,7 +259,8 @@ impl std::fmt::Display for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let code = http::StatusCode::from_u16(self.code).unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
-        let body = serde_json::to_vec(&self.to_status()).unwrap_or_default();
+        let mut body = serde_json::to_vec(&self.to_status()).unwrap_or_default();
+        body.push(b'\n');
         (code, [(http::header::CONTENT_TYPE, "application/json")], body).into_response()
     }
 }

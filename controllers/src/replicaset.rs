@@ -190,27 +190,30 @@ async fn reconcile<K: Replicated>(owner: Arc<K>, state: Arc<State<K>>) -> Result
         active.iter().filter(|p| template_labels.iter().flatten().all(|(k, v)| p.labels().get(k) == Some(v))).count();
     let ready = active.iter().filter(|p| podutil::is_ready(p)).count();
     let available = active.iter().filter(|p| podutil::is_available(p, min_ready, now)).count();
-    let mut status = json!({
-        "replicas": active.len(),
-        "fullyLabeledReplicas": labeled,
-        "readyReplicas": ready,
-        "availableReplicas": available,
-        "observedGeneration": owner.meta().generation.unwrap_or(0),
-    });
+    // The whole status, as upstream's UpdateStatus writes it: zero counts left out (Go's
+    // `omitempty`), so counts that fell to zero are removed, not kept.
+    let mut status = serde_json::Map::new();
+    let counts = [
+        ("replicas", active.len() as i64),
+        ("fullyLabeledReplicas", labeled as i64),
+        ("readyReplicas", ready as i64),
+        ("availableReplicas", available as i64),
+        ("observedGeneration", owner.meta().generation.unwrap_or(0)),
+    ];
+    // `replicas` alone has no omitempty upstream.
+    for (field, n) in counts.into_iter().filter(|(f, n)| *n != 0 || *f == "replicas") {
+        status.insert(field.into(), json!(n));
+    }
     let current = owner.status_json();
     let old_conditions = current.get("conditions").cloned().unwrap_or(Value::Null);
     let conditions = replica_failure(&old_conditions, failure.as_ref().map(|e| e.to_string()));
-    if conditions != old_conditions {
-        status["conditions"] = conditions;
+    if !conditions.is_null() && conditions.as_array().is_none_or(|c| !c.is_empty()) {
+        status.insert("conditions".into(), conditions);
     }
-    let zero = |f: &str| current.get(f).cloned().unwrap_or(json!(0));
-    let changed = ["replicas", "fullyLabeledReplicas", "readyReplicas", "availableReplicas", "observedGeneration"]
-        .iter()
-        .any(|f| status[*f] != zero(f))
-        || status.get("conditions").is_some();
-    if changed {
+    let patch = crate::framework::replace_patch(&current, &Value::Object(status));
+    if !crate::framework::patch_is_empty(&patch) {
         let api: Api<K> = Api::namespaced(client, &ns);
-        match api.patch_status(&name, &PatchParams::default(), &Patch::Merge(json!({ "status": status }))).await {
+        match api.patch_status(&name, &PatchParams::default(), &Patch::Merge(json!({ "status": patch }))).await {
             Err(kube::Error::Api(s)) if s.code == 404 => return Ok(Action::await_change()),
             other => drop(other?),
         }

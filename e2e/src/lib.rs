@@ -4,6 +4,7 @@
 
 pub mod bench;
 pub mod greeting;
+pub mod guard;
 pub mod https;
 pub mod testimage;
 
@@ -49,8 +50,12 @@ pub fn rkube_bin() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("rkube"))
 }
 
-/// The directory holding `kubectl.1.27` ... `kubectl.1.33` beside the `kubectl` dispatcher.
+/// The directory holding `kubectl.1.27` ... `kubectl.1.33`: `$RKUBE_KUBECTL_DIR` (set by
+/// `scripts/setup.sh --tests` when it had to install them), else beside the `kubectl` dispatcher.
 pub fn kubectl_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("RKUBE_KUBECTL_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
     let dispatcher = which("kubectl").unwrap_or_else(|| PathBuf::from("/usr/local/bin/kubectl"));
     let real = std::fs::canonicalize(&dispatcher).unwrap_or(dispatcher);
     real.parent().map(Path::to_path_buf).unwrap_or_default()
@@ -65,6 +70,34 @@ pub fn kubectl_path(version: &str) -> PathBuf {
     let path = kubectl_dir().join(format!("kubectl.{version}"));
     assert!(path.exists(), "kubectl {version} is not installed at {}", path.display());
     path
+}
+
+/// Stock Helm 4: `$RKUBE_HELM` (`scripts/setup.sh --tests` installs it from the npm registry),
+/// else `helm` on `PATH`; fails the test if neither exists.
+pub fn helm_path() -> PathBuf {
+    let path = std::env::var_os("RKUBE_HELM")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| which("helm"))
+        .unwrap_or_else(|| workspace_root().join("target/tools/bin/helm"));
+    assert!(path.exists(), "helm is not installed (run scripts/setup.sh --tests): {}", path.display());
+    path
+}
+
+/// The Python interpreter of the virtualenv holding the Python clients (`$RKUBE_PYTHON`, set by
+/// `scripts/setup.sh --tests`); fails the test if it is missing.
+pub fn python_path() -> PathBuf {
+    let path = std::env::var_os("RKUBE_PYTHON")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target/tools/python/bin/python"));
+    assert!(path.exists(), "the Python clients are not installed (run scripts/setup.sh --tests): {}", path.display());
+    path
+}
+
+/// The workspace's root directory (the e2e crate's parent).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
 impl Cluster {
@@ -134,6 +167,7 @@ impl Cluster {
     /// cluster on a pod range no other test cluster uses, and a registry serving the test
     /// image (`Cluster::test_image`). Returns once every node is Ready.
     pub async fn start_nodes(nodes: u32, extra: &[&str]) -> Result<Self> {
+        guard::install().context("installing the e2e network guard")?;
         let (lock, cidr) = pod_range()?;
         let port = free_ports(nodes.max(1) as u16)?.to_string();
         let registry_dir = tempfile::tempdir()?;

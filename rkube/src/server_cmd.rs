@@ -35,6 +35,13 @@ pub struct ServerArgs {
     /// How often to compact the store's history (upstream's --etcd-compaction-interval).
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     pub etcd_compaction_interval: Duration,
+    /// Admission plugins to run besides the default ones, comma separated (upstream's names;
+    /// they always run in upstream's order).
+    #[arg(long, value_delimiter = ',')]
+    pub enable_admission_plugins: Vec<String>,
+    /// Default admission plugins not to run, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    pub disable_admission_plugins: Vec<String>,
     #[command(flatten)]
     pub controllers: crate::controllers_cmd::ControllerOptions,
 }
@@ -67,6 +74,8 @@ impl ServerArgs {
             service_node_port_range: self.service_node_port_range.clone(),
             token_auth_file: self.token_auth_file.clone(),
             compaction_interval: self.etcd_compaction_interval,
+            enable_admission_plugins: self.enable_admission_plugins.clone(),
+            disable_admission_plugins: self.disable_admission_plugins.clone(),
             extra_metrics: Vec::new(),
         }
     }

@@ -1,6 +1,6 @@
 //! `rkube up`: the control plane of `rkube server` plus nodes in one process, with progress on
 //! stderr and the `export KUBECONFIG=...` line once every node is Ready: `--nodes N` real nodes
-//! (each a kubelet with its own containerd, files under DATA_DIR/nodes/<name>) and
+//! (each a kubelet with its own containerd, files under `DATA_DIR/nodes/<name>`) and
 //! `--hollow-nodes M` simulated ones.
 
 use std::path::PathBuf;
@@ -20,7 +20,7 @@ pub struct UpArgs {
     pub server: ServerArgs,
     /// Real local nodes: a kubelet each, running pods on a containerd it starts (or on
     /// --container-runtime-endpoint). One node is named after the host; several are
-    /// <host>-1, <host>-2, ...
+    /// HOST-1, HOST-2, ... (HOST: the host name)
     #[arg(long, default_value_t = 1)]
     pub nodes: u32,
     /// HTTPS port of the first real node's kubelet; the next nodes take the following ports.

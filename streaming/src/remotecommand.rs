@@ -141,6 +141,9 @@ pub async fn bridge(client: Upgraded, kubelet: Upgraded, streams: Streams) {
         while let Some(Ok(message)) = from_client.next().await {
             let payload = match message {
                 Message::Binary(b) => b,
+                // Upstream reads text frames like binary ones (the Python client sends stdin
+                // as text: the channel byte, then the data).
+                Message::Text(t) => t.into(),
                 Message::Close(_) => break,
                 _ => continue,
             };

@@ -164,19 +164,23 @@ async fn connect(
     ca_bundle: &[u8],
 ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, String> {
     let mut roots = rustls::RootCertStore::empty();
+    let mut bundle = Vec::new();
     for cert in CertificateDer::pem_slice_iter(ca_bundle) {
         let cert = cert.map_err(|e| format!("invalid caBundle: {e}"))?;
-        roots.add(cert).map_err(|e| format!("invalid caBundle: {e}"))?;
+        roots.add(cert.clone()).map_err(|e| format!("invalid caBundle: {e}"))?;
+        bundle.push(cert);
     }
     // No caBundle: the system's trusted roots, as upstream (webhooks with public certificates).
     if ca_bundle.iter().all(u8::is_ascii_whitespace) {
         roots = SYSTEM_ROOTS.clone();
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = super::verifier::BundleVerifier::new(roots, bundle, provider.clone())?;
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
-        .with_root_certificates(roots)
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(verifier))
         .with_no_client_auth();
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     let name = ServerName::try_from(host.to_string()).map_err(|e| format!("invalid host {host}: {e}"))?;

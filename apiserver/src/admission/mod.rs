@@ -1,7 +1,8 @@
-//! Dynamic admission: mutating and validating webhooks (admissionregistration.k8s.io/v1), run by
-//! the generic write path in upstream's order — mutating webhooks on the incoming object (with
-//! `IfNeeded` reinvocation), then the resource's own defaulting and validation, then validating
-//! webhooks — for create, update, delete and dry runs alike.
+//! Admission: the chain of named plugins (`chain.rs`) the generic write path runs, and the
+//! plugins of dynamic admission — mutating and validating webhooks and ValidatingAdmissionPolicy
+//! (admissionregistration.k8s.io/v1) — for create, update, delete and dry runs alike. Mutating
+//! plugins run on the incoming object before the resource's own validation, validating ones
+//! after it; built-in plugins of specific resources live with the built-in API (`plugins/`).
 //!
 //! The configurations are followed through their watch cache and kept parsed in memory, so a
 //! request with no configured webhooks pays one lock and two empty-vector checks. Writes the
@@ -20,12 +21,14 @@ use crate::registry::{Ctx, Registry, Resource, ops};
 use crate::status::ApiError;
 use crate::watchcache::{Filter, Start, WatchOut};
 
+mod chain;
 pub(crate) mod client;
-pub(crate) mod pod_plugins;
 mod policy;
 mod review;
+mod verifier;
 mod webhooks;
 
+pub use chain::{Chain, Plugin};
 pub use webhooks::{FailurePolicy, Webhook};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,10 +145,54 @@ fn applies(ctx: &Ctx<'_>, res: &Resource) -> bool {
     ctx.user.is_some() && res.info.group != "admissionregistration.k8s.io"
 }
 
+/// `MutatingAdmissionWebhook`: the mutating webhooks, with `IfNeeded` reinvocation.
+pub struct MutatingWebhooks;
+
+#[async_trait::async_trait]
+impl Plugin for MutatingWebhooks {
+    fn name(&self) -> &'static str {
+        "MutatingAdmissionWebhook"
+    }
+    async fn admit(&self, ctx: &Ctx<'_>, a: &Attributes<'_>, obj: Option<&mut Value>) -> Result<bool, ApiError> {
+        mutate(ctx, a, obj).await
+    }
+}
+
+/// `ValidatingAdmissionPolicy`: policies and their bindings, in CEL.
+pub struct ValidatingPolicies;
+
+#[async_trait::async_trait]
+impl Plugin for ValidatingPolicies {
+    fn name(&self) -> &'static str {
+        "ValidatingAdmissionPolicy"
+    }
+    async fn validate(&self, ctx: &Ctx<'_>, a: &Attributes<'_>) -> Result<(), ApiError> {
+        validate_policies(ctx, a).await
+    }
+}
+
+/// `ValidatingAdmissionWebhook`: the validating webhooks.
+pub struct ValidatingWebhooks;
+
+#[async_trait::async_trait]
+impl Plugin for ValidatingWebhooks {
+    fn name(&self) -> &'static str {
+        "ValidatingAdmissionWebhook"
+    }
+    async fn validate(&self, ctx: &Ctx<'_>, a: &Attributes<'_>) -> Result<(), ApiError> {
+        validate_webhooks(ctx, a).await
+    }
+}
+
+/// The plugins of dynamic admission, for the chain.
+pub fn dynamic_plugins() -> Vec<Arc<dyn Plugin>> {
+    vec![Arc::new(MutatingWebhooks), Arc::new(ValidatingPolicies), Arc::new(ValidatingWebhooks)]
+}
+
 /// Runs the mutating webhooks on `obj` (the storage form of the new object; `None` for a
 /// delete, where they are consulted but may not change anything). Returns whether any webhook
 /// changed the object.
-pub async fn mutate(ctx: &Ctx<'_>, a: &Attributes<'_>, mut obj: Option<&mut Value>) -> Result<bool, ApiError> {
+async fn mutate(ctx: &Ctx<'_>, a: &Attributes<'_>, mut obj: Option<&mut Value>) -> Result<bool, ApiError> {
     if !applies(ctx, a.res) {
         return Ok(false);
     }
@@ -180,21 +227,29 @@ pub async fn mutate(ctx: &Ctx<'_>, a: &Attributes<'_>, mut obj: Option<&mut Valu
     Ok(any_change)
 }
 
-/// Runs the validating admission policies, then the validating webhooks (in parallel, as
-/// upstream); any denial fails the request.
-pub async fn validate(ctx: &Ctx<'_>, a: &Attributes<'_>) -> Result<(), ApiError> {
+/// Runs the validating admission policies; any denial fails the request.
+async fn validate_policies(ctx: &Ctx<'_>, a: &Attributes<'_>) -> Result<(), ApiError> {
     if !applies(ctx, a.res) {
         return Ok(());
     }
     let hooks = ctx.registry.admission.current().await?;
-    if hooks.validating.is_empty() && hooks.policies.is_empty() {
+    if hooks.policies.is_empty() {
+        return Ok(());
+    }
+    let ns = NamespaceObject::default().get(ctx, a).await.cloned();
+    policy::validate(ctx, &hooks.policies, a, ns.as_ref()).await
+}
+
+/// Runs the validating webhooks (in parallel, as upstream); any denial fails the request.
+async fn validate_webhooks(ctx: &Ctx<'_>, a: &Attributes<'_>) -> Result<(), ApiError> {
+    if !applies(ctx, a.res) {
+        return Ok(());
+    }
+    let hooks = ctx.registry.admission.current().await?;
+    if hooks.validating.is_empty() {
         return Ok(());
     }
     let mut namespace = NamespaceObject::default();
-    if !hooks.policies.is_empty() {
-        let ns = namespace.get(ctx, a).await.cloned();
-        policy::validate(ctx, &hooks.policies, a, ns.as_ref()).await?;
-    }
     let equivalents = ctx.registry.equivalents(a.res);
     let mut chosen = Vec::new();
     for hook in &hooks.validating {

@@ -50,7 +50,7 @@ pub trait ApplySchema: PatchMeta {
     }
 
     /// The properties a typed object carries even where its JSON leaves them out (those
-    /// [`zero_value`] gives a value).
+    /// `zero_value` gives a value).
     fn implied_fields(&self) -> Cow<'_, [String]> {
         let names = self.property_names();
         let implied =

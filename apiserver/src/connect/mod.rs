@@ -165,9 +165,19 @@ impl KubeletClient {
 
 /// `host:port` of the kubelet of node `name` (upstream's preferred address types, InternalIP
 /// first, and `status.daemonEndpoints.kubeletEndpoint.Port`).
+/// The annotation a hollow (simulated) kubelet puts on its Node.
+const HOLLOW_NODE: &str = "rkube.io/hollow-node";
+
 pub async fn kubelet_address(registry: &Registry, name: &str) -> Result<String, ApiError> {
     let nodes = registry.get("", "v1", "nodes").ok_or_else(|| ApiError::internal("nodes are not served"))?;
     let (node, _) = ops::get(&Ctx::internal(registry), &nodes, None, name).await?;
+    // A hollow node's addresses are made up (and may be routable off this machine): it
+    // serves no kubelet API, so nothing is dialled.
+    if node.pointer("/metadata/annotations").and_then(|a| a.get(HOLLOW_NODE)).is_some() {
+        return Err(ApiError::internal(format!(
+            "error dialing backend: node {name} is a hollow node (simulated): it runs no containers and serves no kubelet API"
+        )));
+    }
     let addresses = node.pointer("/status/addresses").and_then(Value::as_array).cloned().unwrap_or_default();
     let address = ["InternalIP", "ExternalIP", "Hostname", "InternalDNS", "ExternalDNS"].iter().find_map(|kind| {
         addresses.iter().find(|a| a["type"] == *kind).and_then(|a| a["address"].as_str()).map(str::to_string)

@@ -31,7 +31,12 @@ mod watch;
 pub fn json_response(code: u16, body: &Value) -> Response {
     let code = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
     match serde_json::to_vec(body) {
-        Ok(bytes) => (code, [(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
+        Ok(mut bytes) => {
+            // Upstream's JSON encoder ends every document with a newline; clients that quote
+            // bodies show it.
+            bytes.push(b'\n');
+            (code, [(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+        }
         Err(e) => ApiError::internal(e).into_response(),
     }
 }
@@ -215,7 +220,11 @@ async fn dispatch(call: Call<'_>) -> Result<Response, ApiError> {
             if request::negotiate(call.accept())? == Representation::Object && res.stored_as_served() {
                 match call.registry.consistent_cached(&res, &res.keys.key(ns, name)).await {
                     Some(Some(cached)) => {
-                        return Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], cached.json.clone())
+                        return Ok((
+                            StatusCode::OK,
+                            [(header::CONTENT_TYPE, "application/json")],
+                            cached.response_body(),
+                        )
                             .into_response());
                     }
                     Some(None) => return Err(ApiError::not_found(res.group(), res.info.plural, name)),
@@ -239,7 +248,7 @@ async fn dispatch(call: Call<'_>) -> Result<Response, ApiError> {
         }
         (&Method::DELETE, Some(name), None) => {
             require(verb_ok("delete"), "delete", &res)?;
-            let opts = ops::delete_options(&call.body, &call.query)?;
+            let opts = ops::delete_options(&call.body, call.content_type(), &call.query)?;
             let deleted = ops::delete(&Ctx { dry_run: opts.dry_run, ..call.ctx()? }, &res, ns, name, &opts).await?;
             let body = if deleted.body.get("kind") == Some(&json!("Status")) {
                 deleted.body
@@ -378,8 +387,7 @@ async fn list(call: &Call<'_>, res: &Resource, ns: Option<&str>) -> Result<Respo
         // Stored objects may be in other versions: converted in one review.
         let values = listed.items.iter().map(|i| i.decode()).collect::<Result<Vec<_>, _>>()?;
         let converted = res.from_storage_converted(call.registry, values).await?;
-        let body =
-            serde_json::to_vec(&output::list(res, converted, meta, repr, include)).map_err(ApiError::internal)?;
+        let body = output::json_line(&output::list(res, converted, meta, repr, include))?;
         return Ok((StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body).into_response());
     }
     let body = output::list_bytes(res, &listed.items, meta, repr, include)?;
@@ -391,7 +399,7 @@ async fn delete_collection(call: &Call<'_>, res: &Resource, ns: Option<&str>) ->
     let opts =
         ListOptions { limit: 0, continue_token: None, resource_version: None, resource_version_match: None, filtered };
     let listed = list::list(&call.ctx()?, res, ns, f, &opts).await?;
-    let delete_opts = ops::delete_options(&call.body, &call.query)?;
+    let delete_opts = ops::delete_options(&call.body, call.content_type(), &call.query)?;
     let ctx = Ctx { dry_run: delete_opts.dry_run, ..call.ctx()? };
     let mut items = Vec::new();
     for cached in listed.items {

@@ -127,7 +127,7 @@ pub fn list_bytes(
     include_object: &str,
 ) -> Result<Vec<u8>, ApiError> {
     if repr == Representation::Object && res.stored_as_served() {
-        let mut out = Vec::with_capacity(items.iter().map(|i| i.json.len() + 1).sum::<usize>() + 256);
+        let mut out = Vec::with_capacity(items.iter().map(|i| i.json().len() + 1).sum::<usize>() + 256);
         let head = json!({"kind": format!("{}List", res.info.kind), "apiVersion": res.api_version(), "metadata": meta});
         serde_json::to_writer(&mut out, &head).map_err(ApiError::internal)?;
         // Reopen the head object to append the items.
@@ -137,13 +137,20 @@ pub fn list_bytes(
             if i > 0 {
                 out.push(b',');
             }
-            out.extend_from_slice(&item.json);
+            out.extend_from_slice(item.json());
         }
-        out.extend_from_slice(b"]}");
+        out.extend_from_slice(b"]}\n");
         return Ok(out);
     }
     let values = items.iter().map(|i| i.decode()).collect::<Result<Vec<_>, _>>()?;
-    serde_json::to_vec(&list(res, values, meta, repr, include_object)).map_err(ApiError::internal)
+    json_line(&list(res, values, meta, repr, include_object))
+}
+
+/// `value` as a response body: its JSON and a newline, as upstream's encoder writes it.
+pub fn json_line(value: &Value) -> Result<Vec<u8>, ApiError> {
+    let mut out = serde_json::to_vec(value).map_err(ApiError::internal)?;
+    out.push(b'\n');
+    Ok(out)
 }
 
 /// One watch event line: `{"type":...,"object":...}` and a newline.
@@ -154,12 +161,12 @@ pub fn watch_line(
     repr: Representation,
     first: bool,
 ) -> Result<Vec<u8>, ApiError> {
-    let mut out = Vec::with_capacity(obj.json.len() + 32);
+    let mut out = Vec::with_capacity(obj.json().len() + 32);
     if repr == Representation::Object && res.stored_as_served() {
         out.extend_from_slice(b"{\"type\":\"");
         out.extend_from_slice(event_type.as_bytes());
         out.extend_from_slice(b"\",\"object\":");
-        out.extend_from_slice(&obj.json);
+        out.extend_from_slice(obj.json());
         out.extend_from_slice(b"}\n");
         return Ok(out);
     }

@@ -7,7 +7,7 @@ use http::Method;
 use serde_json::{Value, json};
 
 use super::{Call, json_response, patch, respond};
-use crate::admission::{self, Attributes, Operation};
+use crate::admission::{Attributes, Operation};
 use crate::object;
 use crate::registry::ops::{self, Part};
 use crate::registry::{Ctx, Resource};
@@ -166,8 +166,8 @@ async fn set_replicas(
         kind: Some(("autoscaling", "v1", "Scale")),
         ..Attributes::new(Operation::Update, res, "scale", name, ns)
     };
-    admission::mutate(ctx, &attrs, Some(&mut new_scale)).await?;
-    admission::validate(ctx, &Attributes { object: Some(&new_scale), ..attrs }).await?;
+    ctx.registry.chain.admit(ctx, &attrs, Some(&mut new_scale)).await?;
+    ctx.registry.chain.validate(ctx, &Attributes { object: Some(&new_scale), ..attrs }).await?;
     let replicas = replicas_in(&new_scale)?;
     let ctx = &Ctx { user: None, ..ctx.clone() };
     let paths = res.strategy.scale_paths().cloned();

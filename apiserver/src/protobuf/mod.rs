@@ -147,7 +147,10 @@ fn decode_envelope(body: &[u8], depth: usize) -> Result<Value, ProtobufError> {
         let encoding = String::from_utf8_lossy(encoding);
         return Err(ProtobufError::Malformed(format!("unsupported content encoding {encoding:?}")));
     }
-    let Some(layout) = root_message(&api_version, &kind).and_then(message_layout) else {
+    // Every group-version registers meta/v1's DeleteOptions (and the options kinds); a group
+    // this server learnt at run time (a custom resource's) has no row of its own.
+    let root = root_message(&api_version, &kind).or_else(|| root_message("meta.k8s.io/v1", &kind));
+    let Some(layout) = root.and_then(message_layout) else {
         return Err(ProtobufError::UnknownType { api_version, kind });
     };
     let mut object = Map::new();

@@ -151,13 +151,16 @@ pub struct Registry {
     generation: AtomicU64,
     /// The webhook configurations admission runs.
     pub admission: crate::admission::Admission,
+    /// The admission plugins every write runs, in upstream's order.
+    pub chain: crate::admission::Chain,
 }
 
 impl Registry {
-    pub fn new(store: Arc<dyn Store>, allocators: Allocators) -> Self {
+    pub fn new(store: Arc<dyn Store>, allocators: Allocators, chain: crate::admission::Chain) -> Self {
         let registry = Self {
             store,
             allocators,
+            chain,
             by_gvr: RwLock::new(HashMap::new()),
             caches: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(0),

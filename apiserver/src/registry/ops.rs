@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use super::{Ctx, Resource};
-use crate::admission::{self, Attributes, Operation};
+use crate::admission::{Attributes, Operation};
 use crate::apply::{self, CompiledNode, Scope};
 use crate::object;
 use crate::status::{self, ApiError, Cause};
@@ -196,45 +196,15 @@ fn invalid(res: &Resource, obj: &Value, causes: Vec<Cause>) -> ApiError {
     ApiError::invalid(res.group(), res.info.kind, object::name(obj), causes)
 }
 
-/// A namespaced create needs its namespace to exist and not be terminating (upstream's
-/// NamespaceLifecycle admission).
-async fn check_namespace_lifecycle(ctx: &Ctx<'_>, res: &Resource, ns: &str, name: &str) -> Result<(), ApiError> {
-    let Some(namespaces) = ctx.registry.get("", "v1", "namespaces") else { return Ok(()) };
-    let key = namespaces.keys.key(None, ns);
-    // The cache answers almost always; a namespace created a moment ago may not be in it yet,
-    // so a miss is checked against the store (as upstream's admission does).
-    let cached = ctx.registry.cache(&namespaces).await?.get(&key);
-    let deleting = match cached {
-        Some(namespace) => namespace.deleting,
-        None => {
-            let (kv, _) = ctx.registry.store.get(&key, 0).await.map_err(|e| store_error(e, "", "namespaces", ns))?;
-            let Some(kv) = kv else { return Err(ApiError::not_found("", "namespaces", ns)) };
-            object::is_deleting(&storage::decode(&kv)?)
-        }
-    };
-    if deleting {
-        return Err(ApiError::forbidden(
-            res.group(),
-            res.info.plural,
-            name,
-            &format!("unable to create new content in namespace {ns} because it is being terminated"),
-        ));
-    }
-    Ok(())
-}
-
 pub async fn create(ctx: &Ctx<'_>, res: &Resource, ns: Option<&str>, mut obj: Value) -> Result<Value, ApiError> {
     check_type(res, &mut obj, res.info.kind)?;
     let mut obj = res.to_storage_converted(ctx.registry, obj).await?;
     check_namespace(res, &mut obj, ns)?;
-    if let Some(ns) = object::namespace(&obj).filter(|_| res.info.namespaced) {
-        check_namespace_lifecycle(ctx, res, ns, object::name(&obj)).await?;
-    }
     let namespace = object::namespace(&obj).map(str::to_string);
     let name = object::name(&obj).to_string();
     let attrs = Attributes::new(Operation::Create, res, "", &name, namespace.as_deref());
     res.strategy.default_fields(&mut obj);
-    if admission::mutate(ctx, &attrs, Some(&mut obj)).await? {
+    if ctx.registry.chain.admit(ctx, &attrs, Some(&mut obj)).await? {
         res.strategy.default_fields(&mut obj);
     }
     // A webhook may not move the object elsewhere.
@@ -269,7 +239,7 @@ pub async fn create(ctx: &Ctx<'_>, res: &Resource, ns: Option<&str>, mut obj: Va
         }
         res.strategy.admit_create(ctx, &mut obj).await?;
         let attrs = Attributes { name: object::name(&obj), object: Some(&obj), ..attrs };
-        if let Err(e) = admission::validate(ctx, &attrs).await {
+        if let Err(e) = ctx.registry.chain.validate(ctx, &attrs).await {
             res.strategy.deleted(ctx, &obj).await;
             return Err(e);
         }
@@ -397,7 +367,7 @@ async fn write_update(
         ..Attributes::new(Operation::Update, res, subresource, name, namespace.as_deref())
     };
     res.strategy.default_fields(&mut obj);
-    if admission::mutate(ctx, &attrs, Some(&mut obj)).await? {
+    if ctx.registry.chain.admit(ctx, &attrs, Some(&mut obj)).await? {
         res.strategy.default_fields(&mut obj);
     }
     check_namespace(res, &mut obj, namespace.as_deref())?;
@@ -418,15 +388,22 @@ async fn write_update(
                 };
             }
             res.strategy.prepare_for_update(&mut obj, &old);
-            if res.strategy.bumps_generation() && super::strategy::spec_of(&obj) != super::strategy::spec_of(&old) {
+            if res.strategy.bumps_generation() && res.strategy.generation_changed(&obj, &old) {
                 let generation = object::metadata(&old).and_then(|m| m.get("generation")).and_then(Value::as_i64);
                 object::set_meta(&mut obj, "generation", json!(generation.unwrap_or(0) + 1));
             }
         }
         Part::Status => {
-            // Only the status moves; everything else stays as stored.
+            // The status moves, with the metadata the strategy lets through; the rest stays
+            // as stored.
             let status = obj.get("status").cloned();
             let mut merged = old.clone();
+            for field in res.strategy.status_metadata() {
+                match object::metadata(&obj).and_then(|m| m.get(*field)) {
+                    Some(v) => object::set_meta(&mut merged, field, v.clone()),
+                    None => object::remove_meta(&mut merged, field),
+                }
+            }
             if let Some(map) = merged.as_object_mut() {
                 match status {
                     Some(status) => map.insert("status".into(), status),
@@ -443,7 +420,7 @@ async fn write_update(
         return Err(invalid(res, &obj, causes));
     }
     res.strategy.admit_update(ctx, &mut obj, &old).await?;
-    admission::validate(ctx, &Attributes { object: Some(&obj), ..attrs }).await?;
+    ctx.registry.chain.validate(ctx, &Attributes { object: Some(&obj), ..attrs }).await?;
     track(ctx, res, Some(&old), &mut obj, part);
     object::set_meta(&mut obj, "resourceVersion", json!(revision.to_string()));
     if obj == old {
@@ -493,6 +470,11 @@ pub async fn store_delete(ctx: &Ctx<'_>, res: &Resource, obj: &Value, revision: 
     Ok(())
 }
 
+/// How often a delete starts again because a writer changed the object between its read and
+/// its compare-and-swap (upstream's conditional delete retries likewise: a client that gave no
+/// precondition never sees a Conflict).
+const DELETE_ATTEMPTS: usize = 16;
+
 pub async fn delete(
     ctx: &Ctx<'_>,
     res: &Resource,
@@ -500,6 +482,24 @@ pub async fn delete(
     name: &str,
     opts: &DeleteOptions,
 ) -> Result<Deleted, ApiError> {
+    for _ in 1..DELETE_ATTEMPTS {
+        if let Some(deleted) = delete_attempt(ctx, res, ns, name, opts).await? {
+            return Ok(deleted);
+        }
+    }
+    delete_attempt(ctx, res, ns, name, opts)
+        .await?
+        .ok_or_else(|| ApiError::modified(res.group(), res.info.plural, name))
+}
+
+/// One delete from a fresh read; `None`: the object changed under it, start again.
+async fn delete_attempt(
+    ctx: &Ctx<'_>,
+    res: &Resource,
+    ns: Option<&str>,
+    name: &str,
+    opts: &DeleteOptions,
+) -> Result<Option<Deleted>, ApiError> {
     let (mut obj, revision) = get(ctx, res, ns, name).await?;
     if let Some(uid) = &opts.uid
         && object::uid(&obj) != Some(uid.as_str())
@@ -532,8 +532,8 @@ pub async fn delete(
         ..Attributes::new(Operation::Delete, res, "", name, object::namespace(&obj))
     };
     let admitting = Ctx { dry_run: opts.dry_run, ..ctx.clone() };
-    admission::mutate(&admitting, &attrs, None).await?;
-    admission::validate(&admitting, &attrs).await?;
+    ctx.registry.chain.admit(&admitting, &attrs, None).await?;
+    ctx.registry.chain.validate(&admitting, &attrs).await?;
     let original = obj.clone();
     let waits = res.strategy.begin_deletion(&mut obj);
     let mut finalizers = object::finalizers(&obj);
@@ -556,28 +556,43 @@ pub async fn delete(
             object::set_meta(&mut obj, "finalizers", json!(finalizers));
         }
         if obj == original || opts.dry_run {
-            return Ok(Deleted { body: obj, code: 200 });
+            return Ok(Some(Deleted { body: obj, code: 200 }));
         }
-        store_update(ctx, res, &mut obj, revision).await?;
-        return Ok(Deleted { body: obj, code: 200 });
+        return match store_update(ctx, res, &mut obj, revision).await {
+            Ok(()) => Ok(Some(Deleted { body: obj, code: 200 })),
+            Err(e) if e.is_conflict() => Ok(None),
+            Err(e) => Err(e),
+        };
     }
     if !opts.dry_run {
-        store_delete(ctx, res, &obj, revision).await?;
+        match store_delete(ctx, res, &obj, revision).await {
+            Ok(()) => {}
+            Err(e) if e.is_conflict() => return Ok(None),
+            Err(e) => return Err(e),
+        }
     }
     let body = if res.strategy.return_deleted_object() {
         obj
     } else {
         status::success(res.group(), res.info.plural, name, object::uid(&obj))
     };
-    Ok(Deleted { body, code: 200 })
+    Ok(Some(Deleted { body, code: 200 }))
 }
 
-/// Reads DeleteOptions from a DELETE body (may be empty) and the query.
-pub fn delete_options(body: &[u8], query: &crate::request::Query) -> Result<DeleteOptions, ApiError> {
+/// Reads DeleteOptions from a DELETE body (may be empty; JSON, or protobuf as client-go's typed
+/// clients send it) and the query.
+pub fn delete_options(
+    body: &[u8],
+    content_type: &str,
+    query: &crate::request::Query,
+) -> Result<DeleteOptions, ApiError> {
     let mut opts = DeleteOptions::default();
     if !body.iter().all(u8::is_ascii_whitespace) {
-        let v: Value =
-            serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?;
+        let v: Value = if crate::protobuf::is_protobuf(content_type) {
+            crate::protobuf::decode(body).map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
+        } else {
+            serde_json::from_slice(body).map_err(|e| ApiError::bad_request(format!("invalid DeleteOptions: {e}")))?
+        };
         opts.grace_period = v.get("gracePeriodSeconds").and_then(Value::as_i64);
         opts.uid = v.pointer("/preconditions/uid").and_then(Value::as_str).map(str::to_string);
         opts.resource_version = v.pointer("/preconditions/resourceVersion").and_then(Value::as_str).map(str::to_string);
@@ -594,20 +609,15 @@ pub fn delete_options(body: &[u8], query: &crate::request::Query) -> Result<Dele
         opts.propagation = Some(p);
     }
     opts.dry_run |= query.dry_run()?;
+    // Upstream's ValidateDeleteOptions, answered as an Invalid DeleteOptions.meta.k8s.io.
+    let mut causes = Vec::new();
     if let Some(g) = opts.grace_period
         && g < 0
     {
-        return Err(ApiError::invalid(
-            "",
-            "DeleteOptions",
-            "",
-            vec![Cause::invalid("gracePeriodSeconds", &json!(g), "must be greater than or equal to 0")],
-        ));
+        causes.push(Cause::invalid("gracePeriodSeconds", &json!(g), "must be greater than or equal to 0"));
     }
-    match opts.propagation.as_deref() {
-        None | Some("Orphan" | "Foreground" | "Background") => Ok(opts),
-        Some(other) => Err(ApiError::bad_request(format!(
-            "propagationPolicy: Unsupported value: {other:?}: supported values: \"Foreground\", \"Background\", \"Orphan\""
-        ))),
+    if let Some(other) = opts.propagation.as_deref().filter(|p| !matches!(*p, "Orphan" | "Foreground" | "Background")) {
+        causes.push(Cause::not_supported("propagationPolicy", &json!(other), &["Foreground", "Background", "Orphan"]));
     }
+    if causes.is_empty() { Ok(opts) } else { Err(ApiError::invalid("meta.k8s.io", "DeleteOptions", "", causes)) }
 }

@@ -141,15 +141,16 @@ impl Strategy for Pods {
         true
     }
 
+    fn status_metadata(&self) -> &'static [&'static str] {
+        // Upstream's pod status strategy keeps the stored owner references.
+        &["labels", "annotations", "finalizers"]
+    }
+
     fn prepare_for_create(&self, obj: &mut Value) {
         if let Some(map) = obj.as_object_mut() {
             map.insert("status".into(), json!({"phase": "Pending"}));
             if let Some(spec) = map.get_mut("spec") {
                 default_pod_spec(spec);
-                if let Some(s) = spec.as_object_mut() {
-                    // What the ServiceAccount admission plugin adds.
-                    set_default(s, "serviceAccountName", json!("default"));
-                }
             }
         }
     }
@@ -179,16 +180,6 @@ impl Strategy for Pods {
 
     fn return_deleted_object(&self) -> bool {
         true
-    }
-
-    async fn admit_create(
-        &self,
-        ctx: &crate::registry::Ctx<'_>,
-        obj: &mut Value,
-    ) -> Result<(), crate::status::ApiError> {
-        crate::admission::pod_plugins::default_tolerations(obj);
-        crate::admission::pod_plugins::service_account_pull_secrets(ctx, obj).await?;
-        crate::admission::pod_plugins::priority(ctx, obj).await
     }
 
     fn grace_period(&self, obj: &Value, requested: Option<i64>) -> Option<i64> {

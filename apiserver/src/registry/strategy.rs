@@ -22,10 +22,23 @@ pub trait Strategy: Send + Sync + 'static {
         false
     }
 
+    /// The metadata fields a write to `/status` carries from the request (upstream's status
+    /// strategies keep the request's metadata and reset only what each names; custom
+    /// resources take nothing but `status`).
+    fn status_metadata(&self) -> &'static [&'static str] {
+        if self.custom() { &[] } else { &["labels", "annotations", "finalizers", "ownerReferences"] }
+    }
+
     /// `metadata.generation` starts at 1 and grows with every change outside metadata and
     /// status.
     fn bumps_generation(&self) -> bool {
         false
+    }
+
+    /// Whether an update changes what `metadata.generation` counts (when it bumps at all):
+    /// everything outside metadata and status, unless the resource says otherwise.
+    fn generation_changed(&self, new: &Value, old: &Value) -> bool {
+        spec_of(new) != spec_of(old)
     }
 
     /// Defaults and resets before a create (e.g. status cleared).
@@ -105,7 +118,7 @@ pub trait Strategy: Send + Sync + 'static {
     fn default_fields(&self, _obj: &mut Value) {}
 
     /// A custom resource's conversion webhook (strategy `Webhook`); `None`: versions differ
-    /// only in `apiVersion`, or the kind converts in [`super::conversion`].
+    /// only in `apiVersion`, or the kind converts in `registry::conversion`.
     fn conversion(&self) -> Option<&crate::crd::conversion::Webhook> {
         None
     }

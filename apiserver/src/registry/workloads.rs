@@ -218,6 +218,22 @@ impl Strategy for Workloads {
         self.0 != Kind::PodTemplate
     }
 
+    fn status_metadata(&self) -> &'static [&'static str] {
+        // Upstream's workload status strategies also reset labels.
+        &["annotations", "finalizers", "ownerReferences"]
+    }
+
+    fn generation_changed(&self, new: &Value, old: &Value) -> bool {
+        // Deployments also count annotation changes: the controller copies annotations to
+        // their ReplicaSets, so it must notice them (upstream's deployment strategy).
+        // Semantic equality: no annotations and an empty map are the same.
+        let annotations = |o: &Value| {
+            o.pointer("/metadata/annotations").filter(|a| a.as_object().is_some_and(|m| !m.is_empty())).cloned()
+        };
+        super::strategy::spec_of(new) != super::strategy::spec_of(old)
+            || (self.0 == Kind::Deployment && annotations(new) != annotations(old))
+    }
+
     fn prepare_for_create(&self, obj: &mut Value) {
         if self.status_split()
             && let Some(map) = obj.as_object_mut()
@@ -281,6 +297,21 @@ impl Strategy for Workloads {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deployment_generation_counts_annotations_as_upstream() {
+        let old = json!({"metadata": {"annotations": {"a": "1"}}, "spec": {"replicas": 1}});
+        let annotated = json!({"metadata": {"annotations": {"a": "2"}}, "spec": {"replicas": 1}});
+        let labelled = json!({"metadata": {"annotations": {"a": "1"}, "labels": {"x": "y"}}, "spec": {"replicas": 1}});
+        let deployments = Workloads(Kind::Deployment);
+        assert!(deployments.generation_changed(&annotated, &old));
+        assert!(!deployments.generation_changed(&labelled, &old));
+        assert!(!deployments.generation_changed(
+            &json!({"metadata": {"annotations": {}}, "spec": {}}),
+            &json!({"metadata": {}, "spec": {}})
+        ));
+        assert!(!Workloads(Kind::ReplicaSet).generation_changed(&annotated, &old));
+    }
 
     fn deployment(selector: Value, labels: Value) -> Value {
         json!({"metadata": {"name": "d"}, "spec": {"selector": selector, "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "c", "image": "i"}]}}}})

@@ -1,6 +1,7 @@
 //! The built-in resources kube-apiserver 1.33 serves by default (GA group-versions only), with the
 //! facts its discovery documents publish. Scope, verbs, subresources and their body kinds follow the
 //! upstream OpenAPI documents; short names, categories and singular names follow the registry.
+//! A subresource is listed only once it is served (discovery never advertises a 405).
 //!
 //! Sorted by group, then version, then plural, so a reader (and the tests) can find things by eye.
 
@@ -182,13 +183,9 @@ pub static BUILTIN: &[ResourceInfo] = &[
         subresources: &[
             sub("attach", "", "v1", "PodAttachOptions", CONNECT),
             sub("binding", "", "v1", "Binding", CREATE),
-            sub("ephemeralcontainers", "", "v1", "Pod", GET_PATCH_UPDATE),
-            sub("eviction", "policy", "v1", "Eviction", CREATE),
             sub("exec", "", "v1", "PodExecOptions", CONNECT),
             sub("log", "", "v1", "Pod", GET),
             sub("portforward", "", "v1", "PodPortForwardOptions", CONNECT),
-            sub("proxy", "", "v1", "PodProxyOptions", PROXY),
-            sub("resize", "", "v1", "Pod", GET_PATCH_UPDATE),
             sub("status", "", "v1", "Pod", GET_PATCH_UPDATE),
         ],
         storage: None,
@@ -258,7 +255,7 @@ pub static BUILTIN: &[ResourceInfo] = &[
         verbs: CRUD,
         short_names: &["sa"],
         categories: &[],
-        subresources: &[sub("token", "authentication.k8s.io", "v1", "TokenRequest", CREATE)],
+        subresources: &[],
         storage: None,
     },
     ResourceInfo {
@@ -271,10 +268,7 @@ pub static BUILTIN: &[ResourceInfo] = &[
         verbs: CRUD,
         short_names: &["svc"],
         categories: &["all"],
-        subresources: &[
-            sub("proxy", "", "v1", "ServiceProxyOptions", PROXY),
-            sub("status", "", "v1", "Service", GET_PATCH_UPDATE),
-        ],
+        subresources: &[sub("status", "", "v1", "Service", GET_PATCH_UPDATE)],
         storage: None,
     },
     ResourceInfo {
@@ -575,10 +569,7 @@ pub static BUILTIN: &[ResourceInfo] = &[
         verbs: CRUD,
         short_names: &["csr"],
         categories: &[],
-        subresources: &[
-            sub("approval", "certificates.k8s.io", "v1", "CertificateSigningRequest", GET_PATCH_UPDATE),
-            sub("status", "certificates.k8s.io", "v1", "CertificateSigningRequest", GET_PATCH_UPDATE),
-        ],
+        subresources: &[sub("status", "certificates.k8s.io", "v1", "CertificateSigningRequest", GET_PATCH_UPDATE)],
         storage: None,
     },
     ResourceInfo {
@@ -983,30 +974,13 @@ mod tests {
         assert_eq!(pods.short_names, &["po"]);
         assert_eq!(pods.categories, &["all"]);
         let names: Vec<&str> = pods.subresources.iter().map(|s| s.name).collect();
-        assert_eq!(
-            names,
-            [
-                "attach",
-                "binding",
-                "ephemeralcontainers",
-                "eviction",
-                "exec",
-                "log",
-                "portforward",
-                "proxy",
-                "resize",
-                "status"
-            ]
-        );
-        let eviction = pods.subresources.iter().find(|s| s.name == "eviction").map(|s| (s.group, s.kind, s.verbs));
-        assert_eq!(eviction, Some(("policy", "Eviction", CREATE)));
+        // Only what is served: eviction, ephemeralcontainers, resize and proxy come with the
+        // work that serves them.
+        assert_eq!(names, ["attach", "binding", "exec", "log", "portforward", "status"]);
 
         assert_eq!(find("", "v1", "namespaces").verbs, CRUD_NO_DELETECOLLECTION);
         assert_eq!(find("", "v1", "componentstatuses").verbs, GET_LIST);
         assert_eq!(find("authentication.k8s.io", "v1", "tokenreviews").verbs, CREATE);
-
-        let token = find("", "v1", "serviceaccounts").subresources.iter().find(|s| s.name == "token").copied();
-        assert_eq!(token.map(|s| (s.group, s.version, s.kind)), Some(("authentication.k8s.io", "v1", "TokenRequest")));
 
         for plural in ["deployments", "replicasets", "statefulsets"] {
             let scale = find("apps", "v1", plural).subresources.iter().find(|s| s.name == "scale").copied();

@@ -273,8 +273,10 @@ impl Rollout<'_> {
         }
         let api: Api<Deployment> =
             Api::namespaced(self.state.ctx.client.clone(), &self.d.namespace().unwrap_or_default());
+        // Through `/status`, as upstream's controller does, so the revision does not bump
+        // `generation` (annotation changes to the resource itself do).
         let patch = json!({ "metadata": { "annotations": { REVISION: revision.to_string() } } });
-        api.patch(&self.d.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        api.patch_status(&self.d.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
         Ok(())
     }
 

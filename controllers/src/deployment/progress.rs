@@ -186,8 +186,12 @@ pub(super) async fn sync_status(
     }
     status.conditions = Some(conditions);
     if d.status.as_ref() != Some(&status) {
+        // The whole status, as upstream's UpdateStatus: counts that fell to zero are removed.
+        let current = serde_json::to_value(d.status.clone().unwrap_or_default()).unwrap_or_default();
+        let desired = serde_json::to_value(&status).unwrap_or_default();
+        let patch = crate::framework::replace_patch(&current, &desired);
         let api: Api<Deployment> = Api::namespaced(sync.state.ctx.client.clone(), &d.namespace().unwrap_or_default());
-        api.patch_status(&d.name_any(), &PatchParams::default(), &Patch::Merge(json!({ "status": status }))).await?;
+        api.patch_status(&d.name_any(), &PatchParams::default(), &Patch::Merge(json!({ "status": patch }))).await?;
     }
     // Pods become available minReadySeconds after being ready, with no event to say so.
     let min_ready = spec.min_ready_seconds.unwrap_or(0);

@@ -9,6 +9,7 @@
 //! - [`Expectations`]: creation/deletion expectations, so a controller does not act twice on a
 //!   cache that has not yet seen its own writes;
 //! - [`Recorder`]: events.k8s.io/v1 events;
+//! - [`replace_patch`]: a whole status written as upstream's `UpdateStatus` writes it;
 //! - leader election lives in `crate::leader`.
 //!
 //! ```no_run
@@ -35,6 +36,7 @@ mod events;
 mod expectations;
 mod informer;
 mod metrics;
+mod status;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -50,6 +52,7 @@ pub use events::Recorder;
 pub use expectations::Expectations;
 pub use informer::{Cached, Change, Informer, Informers};
 pub use metrics::Metrics;
+pub use status::{is_empty as patch_is_empty, replace_patch};
 
 /// Back-off after failed reconciles of one object (upstream's per-item rate limiter).
 const BACKOFF_BASE: Duration = Duration::from_millis(5);

@@ -199,6 +199,12 @@ async fn a_pod_bound_to_a_hollow_node_runs_and_is_deleted_promptly() {
     // kubectl's own view.
     let row = ok(c.kubectl(V, &["get", "pod", "web", "--no-headers", "-o", "wide"]));
     assert!(row.contains("2/2") && row.contains("Running") && row.contains(ip), "{row}");
+    // A hollow node's address is made up: logs and exec are refused without dialling it.
+    for args in [&["logs", "web", "-c", "app"][..], &["exec", "web", "-c", "app", "--", "true"]] {
+        let out = c.kubectl(V, args);
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(!out.status.success() && err.contains("is a hollow node"), "{args:?}: {err}");
+    }
 
     // hostNetwork pods get the node's address; a Guaranteed pod is classed so.
     let host = c.dir.path().join("host.yaml");

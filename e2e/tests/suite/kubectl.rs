@@ -147,8 +147,8 @@ fn kubectl_scenario(c: &Cluster, v: &str) {
     );
     assert_eq!(
         jsonpath(c, v, ns, &["deploy", "web"], "{.metadata.generation}"),
-        "3",
-        "scale and the image change bumped generation"
+        "4",
+        "the annotation, the scale and the image change each bumped generation (the label did not)"
     );
 
     // edit through $EDITOR

@@ -59,6 +59,16 @@ async fn http_get(ip: &str, port: u16, path: &str) -> anyhow::Result<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubectl_run_pulls_the_image_and_the_pod_answers_on_its_ip() {
     let c = Cluster::start_nodes(1, &[]).await.expect("cluster with a real node");
+    // The harness's network guard is in place before any pod runs.
+    let guard = std::process::Command::new("nft").args(["list", "table", "inet", e2e::guard::TABLE]).output();
+    let guard = String::from_utf8_lossy(&guard.expect("nft").stdout).to_string();
+    let drops = guard
+        .lines()
+        .filter(|l| l.contains("ip daddr { 10.96.0.0/12, 10.200.0.0/14, 10.244.0.0/16, 100.64.0.0/10 }"))
+        .filter(|l| l.trim_start().starts_with("oifname") && l.trim_end().ends_with("drop"))
+        .count();
+    assert!(drops >= 2, "one drop rule per default interface in each hook: {guard}");
+    assert!(guard.contains("hook output") && guard.contains("hook forward") && guard.contains("drop"), "{guard}");
     let image = format!("--image={}", c.test_image());
     ok(c.kubectl(V, &["run", "web", &image, "--port=8080", "--", "netexec"]));
     let pod = wait_pod(&c, "web", Duration::from_secs(60), |p| phase(p) == "Running");

@@ -1,13 +1,13 @@
 //! The embedded backend: single node, durable, the default.
 //!
 //! Layers with one job each, in the spirit of etcd's mvcc package:
-//! - [`mvcc`]: the redb tables (an append-only history of every write, and metadata), record
+//! - `mvcc`: the redb tables (an append-only history of every write, and metadata), record
 //!   encoding, reads of stored versions;
-//! - [`index`]: the in-memory key index (which revision of which key a read needs), rebuilt
+//! - `index`: the in-memory key index (which revision of which key a read needs), rebuilt
 //!   from history at start-up;
-//! - [`writer`]: one thread that owns redb's write transaction and turns concurrent client
+//! - `writer`: one thread that owns redb's write transaction and turns concurrent client
 //!   writes into group commits (one fsync for many writes), and runs compaction in chunks;
-//! - [`watch`]: live fan-out of committed events, with catch-up from the history table for
+//! - `watch`: live fan-out of committed events, with catch-up from the history table for
 //!   watchers that start in the past or fall behind.
 //!
 //! A write is acknowledged only after the redb commit that holds it returned with
