@@ -19,6 +19,7 @@ mod bootstrap;
 pub mod cached;
 pub mod connect;
 pub mod crd;
+mod defaults;
 pub mod fieldvalidation;
 pub mod handlers;
 pub mod metrics;

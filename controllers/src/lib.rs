@@ -32,7 +32,6 @@ pub mod nodeipam;
 pub mod nodelifecycle;
 pub mod podgc;
 pub mod podutil;
-pub mod quantity;
 pub mod replicaset;
 pub mod replication_controller;
 pub mod root_ca_publisher;

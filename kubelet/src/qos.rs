@@ -60,7 +60,7 @@ fn compute_resources(container: &Container) -> (BTreeMap<&'static str, i64>, BTr
 
 /// In thousandths: quantities written differently compare equal (`0.5` = `500m`).
 fn milli_value(q: &Quantity) -> Option<i64> {
-    controllers::quantity::parse_milli(&q.0)
+    apimachinery::quantity::parse_milli(&q.0)
 }
 
 #[cfg(test)]

@@ -43,7 +43,7 @@ impl HollowArgs {
             ("--capacity-memory", &self.capacity_memory),
             ("--capacity-ephemeral-storage", &self.capacity_ephemeral_storage),
         ] {
-            if controllers::quantity::parse_milli(value).is_none_or(|v| v <= 0) {
+            if apimachinery::quantity::parse_milli(value).is_none_or(|v| v <= 0) {
                 bail!("{flag} {value:?} is not a positive quantity (e.g. 4, 500m, 16Gi)");
             }
         }

@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
-use controllers::quantity::{parse_milli, parse_value};
+use apimachinery::quantity::{parse_milli, parse_value};
 
 pub type Labels = BTreeMap<String, String>;
 

@@ -18,6 +18,7 @@ use crate::watchcache::WatchCache;
 
 mod config;
 mod conversion;
+pub(crate) mod encoding;
 pub mod list;
 mod namespaces;
 pub mod ops;

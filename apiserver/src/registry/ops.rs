@@ -203,8 +203,10 @@ pub async fn create(ctx: &Ctx<'_>, res: &Resource, ns: Option<&str>, mut obj: Va
     let namespace = object::namespace(&obj).map(str::to_string);
     let name = object::name(&obj).to_string();
     let attrs = Attributes::new(Operation::Create, res, "", &name, namespace.as_deref());
+    super::encoding::decoded(res, &mut obj);
     res.strategy.default_fields(&mut obj);
     if ctx.registry.chain.admit(ctx, &attrs, Some(&mut obj)).await? {
+        super::encoding::decoded(res, &mut obj);
         res.strategy.default_fields(&mut obj);
     }
     // A webhook may not move the object elsewhere.
@@ -244,6 +246,7 @@ pub async fn create(ctx: &Ctx<'_>, res: &Resource, ns: Option<&str>, mut obj: Va
             return Err(e);
         }
         track(ctx, res, None, &mut obj, Part::Main);
+        super::encoding::stored(res, &mut obj);
         if ctx.dry_run {
             return Ok(obj);
         }
@@ -366,8 +369,10 @@ async fn write_update(
         old_object: Some(&old),
         ..Attributes::new(Operation::Update, res, subresource, name, namespace.as_deref())
     };
+    super::encoding::decoded(res, &mut obj);
     res.strategy.default_fields(&mut obj);
     if ctx.registry.chain.admit(ctx, &attrs, Some(&mut obj)).await? {
+        super::encoding::decoded(res, &mut obj);
         res.strategy.default_fields(&mut obj);
     }
     check_namespace(res, &mut obj, namespace.as_deref())?;
@@ -422,6 +427,7 @@ async fn write_update(
     res.strategy.admit_update(ctx, &mut obj, &old).await?;
     ctx.registry.chain.validate(ctx, &Attributes { object: Some(&obj), ..attrs }).await?;
     track(ctx, res, Some(&old), &mut obj, part);
+    super::encoding::stored(res, &mut obj);
     object::set_meta(&mut obj, "resourceVersion", json!(revision.to_string()));
     if obj == old {
         // Nothing changed: no write, no new resourceVersion (so `kubectl apply` of an

@@ -18,7 +18,7 @@ mod core;
 mod desc;
 mod networking;
 mod other;
-mod quantity;
+use apimachinery::quantity;
 mod storage;
 
 /// One column definition of a meta.k8s.io/v1 Table.

@@ -233,3 +233,95 @@ fn answer_is_routing_miss(answer: &[u8]) -> bool {
         .and_then(|s| s["message"].as_str().map(|m| m == "the server could not find the requested resource"))
         .unwrap_or(true)
 }
+
+/// Objects come back in the shape upstream's Go round trip gives them: absent non-omitempty
+/// fields as zero values (so `kubectl create priorityclass`'s protobuf body with value 0 is
+/// accepted), `status: {}` on objects created without one, empty omitempty lists gone
+/// (an orphaned dependent has no `ownerReferences: []`), quantities printed canonically.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_take_the_shape_of_upstreams_go_round_trip() {
+    let cluster = Cluster::start(Backend::Embedded).await.expect("cluster starts");
+    let client = cluster.client().await.expect("client");
+
+    // kubectl sends PriorityClass as protobuf, where value 0 is simply not on the wire.
+    let created = cluster.kubectl("1.33", &["create", "priorityclass", "zero"]);
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let pc = e2e::ok(cluster.kubectl("1.33", &["get", "priorityclass", "zero", "-o", "jsonpath={.value}"]));
+    assert_eq!(pc, "0");
+
+    let deployment = json!({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "shape"},
+        "spec": {"selector": {"matchLabels": {"app": "s"}}, "template": {"metadata": {"labels": {"app": "s"}},
+            "spec": {"containers": [{"name": "c", "image": "i", "resources": {"limits": {"memory": "1024Mi", "cpu": 0.5}}}]}}}
+    });
+    let (code, body) = raw(
+        &client,
+        "POST",
+        "/apis/apps/v1/namespaces/default/deployments",
+        "application/json",
+        serde_json::to_vec(&deployment).expect("json"),
+    )
+    .await;
+    assert_eq!(code, 201, "{}", String::from_utf8_lossy(&body));
+    let created: Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(created["status"], json!({}), "{created}");
+    let keys: Vec<&String> = created.as_object().expect("object").keys().collect();
+    assert_eq!(keys, ["kind", "apiVersion", "metadata", "spec", "status"], "Go's field order");
+    let limits = &created["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"];
+    assert_eq!(limits, &json!({"cpu": "500m", "memory": "1Gi"}));
+    assert_eq!(created["spec"]["template"]["metadata"]["creationTimestamp"], Value::Null, "1.33 prints it as null");
+
+    // Orphaning empties ownerReferences; upstream then leaves the field out.
+    let maps: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let owner = maps
+        .create(&PostParams::default(), &serde_json::from_value(json!({"metadata": {"name": "owner"}})).expect("cm"))
+        .await
+        .expect("owner");
+    let uid = owner.metadata.uid.clone().expect("uid");
+    let dependent = json!({"metadata": {"name": "dependent", "ownerReferences": [
+        {"apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": uid}]}});
+    maps.create(&PostParams::default(), &serde_json::from_value(dependent).expect("cm")).await.expect("dependent");
+    maps.delete(
+        "owner",
+        &DeleteParams { propagation_policy: Some(kube::api::PropagationPolicy::Orphan), ..Default::default() },
+    )
+    .await
+    .expect("orphaning delete");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, body) = get(&client, "/api/v1/namespaces/default/configmaps/dependent").await;
+        let dependent: Value = serde_json::from_slice(&body).expect("json");
+        let meta = &dependent["metadata"];
+        if meta.get("ownerReferences").is_none() {
+            break;
+        }
+        assert_ne!(meta["ownerReferences"], json!([]), "an empty list is left out: {dependent}");
+        assert!(std::time::Instant::now() < deadline, "never orphaned: {dependent}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Upstream's `SetDefaults_*` on decode, as stock kubectl shows them: a fieldRef's apiVersion
+/// (`kubectl describe` prints `(v1:metadata.name)`), an HPA's minReplicas and 80% CPU metric.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn built_in_defaults_are_upstreams() {
+    let cluster = Cluster::start(Backend::Embedded).await.expect("cluster starts");
+    let manifest = cluster.dir.path().join("defaults.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers: [{name: c, image: i, env: [{name: MY_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]}]\n---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: h}\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: d}\n  maxReplicas: 3\n",
+    )
+    .expect("write manifest");
+    e2e::ok(cluster.kubectl("1.33", &["apply", "-f", &manifest.to_string_lossy()]));
+    let described = e2e::ok(cluster.kubectl("1.33", &["describe", "pod", "p"]));
+    assert!(described.contains("MY_NAME:  p (v1:metadata.name)"), "{described}");
+    let spec = e2e::ok(cluster.kubectl("1.33", &["get", "hpa.v2.autoscaling", "h", "-o", "jsonpath={.spec}"]));
+    let spec: Value = serde_json::from_str(&spec).expect("json");
+    assert_eq!(spec["minReplicas"], 1);
+    assert_eq!(
+        spec["metrics"],
+        json!([{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}])
+    );
+    let table = e2e::ok(cluster.kubectl("1.33", &["get", "hpa", "h", "--no-headers"]));
+    assert!(table.contains("cpu: <unknown>/80%"), "{table}");
+}

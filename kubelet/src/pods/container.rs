@@ -43,11 +43,11 @@ pub fn spec_hash(container: &Container) -> String {
 }
 
 fn milli(q: Option<&k8s_openapi::apimachinery::pkg::api::resource::Quantity>) -> i64 {
-    q.and_then(|q| controllers::quantity::parse_milli(&q.0)).unwrap_or(0)
+    q.and_then(|q| apimachinery::quantity::parse_milli(&q.0)).unwrap_or(0)
 }
 
 fn bytes(q: Option<&k8s_openapi::apimachinery::pkg::api::resource::Quantity>) -> i64 {
-    q.and_then(|q| controllers::quantity::parse_value(&q.0)).unwrap_or(0)
+    q.and_then(|q| apimachinery::quantity::parse_value(&q.0)).unwrap_or(0)
 }
 
 /// cgroup settings from requests and limits (upstream's `calculateLinuxResources`), with the

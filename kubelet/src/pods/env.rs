@@ -133,18 +133,21 @@ pub fn resource_field(
     let explicit = map.as_ref().and_then(|m| m.get(name));
     // Values in millicores for cpu, in units otherwise.
     let value = match explicit {
-        Some(q) if is_cpu => controllers::quantity::parse_milli(&q.0),
-        Some(q) => controllers::quantity::parse_value(&q.0),
+        Some(q) if is_cpu => apimachinery::quantity::parse_milli(&q.0),
+        Some(q) => apimachinery::quantity::parse_value(&q.0),
         None if kind == "limits" && is_cpu => Some(sources.node_allocatable_milli_cpu),
         None if kind == "limits" && name == "memory" => Some(sources.node_allocatable_memory),
         None => Some(0),
     }
     .ok_or_else(|| format!("invalid quantity for {resource}"))?;
     let divisor = divisor.filter(|d| !d.is_empty()).unwrap_or("1");
-    let divisor =
-        if is_cpu { controllers::quantity::parse_milli(divisor) } else { controllers::quantity::parse_value(divisor) }
-            .filter(|d| *d > 0)
-            .ok_or_else(|| format!("invalid divisor {divisor}"))?;
+    let divisor = if is_cpu {
+        apimachinery::quantity::parse_milli(divisor)
+    } else {
+        apimachinery::quantity::parse_value(divisor)
+    }
+    .filter(|d| *d > 0)
+    .ok_or_else(|| format!("invalid divisor {divisor}"))?;
     // Upstream rounds up (`convertResourceCPUToString` and friends use ceil).
     Ok(((value + divisor - 1) / divisor).to_string())
 }

@@ -250,7 +250,7 @@ pub async fn prepare(
             let dir = plugin_dir(config, uid, "kubernetes.io~empty-dir", name);
             std::fs::create_dir_all(&dir).map_err(|e| fail(e.to_string()))?;
             if empty.medium.as_deref() == Some("Memory") {
-                let size = empty.size_limit.as_ref().and_then(|q| controllers::quantity::parse_value(&q.0));
+                let size = empty.size_limit.as_ref().and_then(|q| apimachinery::quantity::parse_value(&q.0));
                 mount_tmpfs(&dir, size).map_err(fail)?;
             }
             // Any user of any container may write an emptyDir.

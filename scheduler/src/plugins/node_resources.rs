@@ -86,7 +86,7 @@ pub fn balanced_allocation_score(pod: &PodInfo, node: &NodeInfo) -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use controllers::quantity::parse_value;
+    use apimachinery::quantity::parse_value;
 
     fn node(cpu: i64, memory: &str, pods: i64) -> NodeInfo {
         NodeInfo {
