@@ -14,6 +14,7 @@ mod operator;
 mod pods;
 mod probes;
 mod protocol;
+mod python;
 mod scheduler;
 mod streaming;
 mod volumes;
