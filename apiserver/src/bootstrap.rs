@@ -37,7 +37,7 @@ async fn ensure(ctx: &Ctx<'_>, group: &str, plural: &str, ns: Option<&str>, obj:
     }
     match ops::create(ctx, &res, ns, obj).await {
         Ok(_) => Ok(()),
-        Err(e) if e.reason == "AlreadyExists" => Ok(()),
+        Err(e) if e.reason == crate::status::Reason::AlreadyExists => Ok(()),
         Err(e) => Err(e),
     }
 }

@@ -43,7 +43,11 @@ pub async fn create(
     content_type: &str,
 ) -> Result<Response, ApiError> {
     let Some((group, _, kind)) = REVIEWS.iter().find(|(g, r, _)| *g == t.group && *r == t.resource) else {
-        return Err(ApiError::new(404, "NotFound", "the server could not find the requested resource"));
+        return Err(ApiError::new(
+            404,
+            crate::status::Reason::NotFound,
+            "the server could not find the requested resource",
+        ));
     };
     let mut review: Value = if body.is_empty() { json!({}) } else { crate::handlers::decode_body(body, content_type)? };
     let status = match *kind {

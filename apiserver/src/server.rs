@@ -248,7 +248,8 @@ async fn api_request_inner(api: Arc<Api>, req: Request) -> Result<Response, ApiE
     let parsed = request::parse_path(&path, |g, v, r| registry.namespaced(g, v, r));
     let headers = req.headers().clone();
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).map(str::to_string);
-    let not_found = || ApiError::new(404, "NotFound", "the server could not find the requested resource");
+    let not_found =
+        || ApiError::new(404, crate::status::Reason::NotFound, "the server could not find the requested resource");
     // Discovery only: listing and sorting every served resource is not free, and resource
     // requests never need it.
     let served = || registry.served();

@@ -62,11 +62,99 @@ fn display_value(v: &Value) -> String {
     }
 }
 
+/// Upstream's `metav1.StatusReason` values rkube answers with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// `""`: upstream's StatusReasonUnknown (e.g. an admission denial without a reason).
+    Unknown,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    AlreadyExists,
+    Conflict,
+    Gone,
+    Invalid,
+    ServerTimeout,
+    Timeout,
+    TooManyRequests,
+    BadRequest,
+    MethodNotAllowed,
+    NotAcceptable,
+    RequestEntityTooLarge,
+    UnsupportedMediaType,
+    InternalError,
+    Expired,
+    ServiceUnavailable,
+    /// A reason of someone else's (an admission webhook's), passed on as given (a thin
+    /// pointer keeps `ApiError` as small as it was).
+    Other(&'static String),
+}
+
+impl Reason {
+    /// The wire value (`Status.reason`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unknown => "",
+            Self::Unauthorized => "Unauthorized",
+            Self::Forbidden => "Forbidden",
+            Self::NotFound => "NotFound",
+            Self::AlreadyExists => "AlreadyExists",
+            Self::Conflict => "Conflict",
+            Self::Gone => "Gone",
+            Self::Invalid => "Invalid",
+            Self::ServerTimeout => "ServerTimeout",
+            Self::Timeout => "Timeout",
+            Self::TooManyRequests => "TooManyRequests",
+            Self::BadRequest => "BadRequest",
+            Self::MethodNotAllowed => "MethodNotAllowed",
+            Self::NotAcceptable => "NotAcceptable",
+            Self::RequestEntityTooLarge => "RequestEntityTooLarge",
+            Self::UnsupportedMediaType => "UnsupportedMediaType",
+            Self::InternalError => "InternalError",
+            Self::Expired => "Expired",
+            Self::ServiceUnavailable => "ServiceUnavailable",
+            Self::Other(text) => text.as_str(),
+        }
+    }
+
+    /// The reason of a wire value upstream defines; others are `None`.
+    pub fn parse(text: &str) -> Option<Self> {
+        const ALL: [Reason; 19] = [
+            Reason::Unknown,
+            Reason::Unauthorized,
+            Reason::Forbidden,
+            Reason::NotFound,
+            Reason::AlreadyExists,
+            Reason::Conflict,
+            Reason::Gone,
+            Reason::Invalid,
+            Reason::ServerTimeout,
+            Reason::Timeout,
+            Reason::TooManyRequests,
+            Reason::BadRequest,
+            Reason::MethodNotAllowed,
+            Reason::NotAcceptable,
+            Reason::RequestEntityTooLarge,
+            Reason::UnsupportedMediaType,
+            Reason::InternalError,
+            Reason::Expired,
+            Reason::ServiceUnavailable,
+        ];
+        ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An API error: rendered as a `metav1.Status` body with `code` as the HTTP status.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ApiError {
     pub code: u16,
-    pub reason: &'static str,
+    pub reason: Reason,
     pub message: String,
     pub details: Option<Value>,
 }
@@ -89,26 +177,26 @@ fn details(group: &str, kind: &str, name: &str) -> Value {
 }
 
 impl ApiError {
-    pub fn new(code: u16, reason: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(code: u16, reason: Reason, message: impl Into<String>) -> Self {
         Self { code, reason, message: message.into(), details: None }
     }
 
     /// A 409 `Conflict` (a stale resourceVersion or a failed precondition), not `AlreadyExists`.
     pub fn is_conflict(&self) -> bool {
-        self.reason == "Conflict"
+        self.reason == Reason::Conflict
     }
 
     pub fn not_found(group: &str, resource: &str, name: &str) -> Self {
         Self {
             details: Some(details(group, resource, name)),
-            ..Self::new(404, "NotFound", format!("{} \"{name}\" not found", qualified(group, resource)))
+            ..Self::new(404, Reason::NotFound, format!("{} \"{name}\" not found", qualified(group, resource)))
         }
     }
 
     pub fn already_exists(group: &str, resource: &str, name: &str) -> Self {
         Self {
             details: Some(details(group, resource, name)),
-            ..Self::new(409, "AlreadyExists", format!("{} \"{name}\" already exists", qualified(group, resource)))
+            ..Self::new(409, Reason::AlreadyExists, format!("{} \"{name}\" already exists", qualified(group, resource)))
         }
     }
 
@@ -117,7 +205,7 @@ impl ApiError {
             details: Some(details(group, resource, name)),
             ..Self::new(
                 409,
-                "Conflict",
+                Reason::Conflict,
                 format!("Operation cannot be fulfilled on {} \"{name}\": {why}", qualified(group, resource)),
             )
         }
@@ -154,11 +242,11 @@ impl ApiError {
         }
         // Upstream names the kind with its group: `Deployment.apps "web" is invalid: ...`.
         let what = if group.is_empty() { kind.to_string() } else { format!("{kind}.{group}") };
-        Self { details: Some(d), ..Self::new(422, "Invalid", format!("{what} \"{name}\" is invalid: {list}")) }
+        Self { details: Some(d), ..Self::new(422, Reason::Invalid, format!("{what} \"{name}\" is invalid: {list}")) }
     }
 
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(400, "BadRequest", message)
+        Self::new(400, Reason::BadRequest, message)
     }
 
     pub fn forbidden(group: &str, resource: &str, name: &str, why: &str) -> Self {
@@ -169,35 +257,35 @@ impl ApiError {
         };
         Self {
             details: Some(details(group, resource, name)),
-            ..Self::new(403, "Forbidden", format!("{what} is forbidden: {why}"))
+            ..Self::new(403, Reason::Forbidden, format!("{what} is forbidden: {why}"))
         }
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(401, "Unauthorized", "Unauthorized")
+        Self::new(401, Reason::Unauthorized, "Unauthorized")
     }
 
     pub fn method_not_allowed(message: impl Into<String>) -> Self {
-        Self::new(405, "MethodNotAllowed", message)
+        Self::new(405, Reason::MethodNotAllowed, message)
     }
 
     pub fn not_acceptable(message: impl Into<String>) -> Self {
-        Self::new(406, "NotAcceptable", message)
+        Self::new(406, Reason::NotAcceptable, message)
     }
 
     /// 410 for a resourceVersion or continue token whose history is gone.
     pub fn expired(message: impl Into<String>) -> Self {
-        Self::new(410, "Expired", message)
+        Self::new(410, Reason::Expired, message)
     }
 
     pub fn too_large(message: impl Into<String>) -> Self {
-        Self::new(413, "RequestEntityTooLarge", message)
+        Self::new(413, Reason::RequestEntityTooLarge, message)
     }
 
     pub fn unsupported_media_type(content_type: &str) -> Self {
         Self::new(
             415,
-            "UnsupportedMediaType",
+            Reason::UnsupportedMediaType,
             format!(
                 "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf (got {content_type:?})"
             ),
@@ -208,21 +296,21 @@ impl ApiError {
     pub fn unsupported_patch() -> Self {
         Self::new(
             415,
-            "UnsupportedMediaType",
+            Reason::UnsupportedMediaType,
             "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml",
         )
     }
 
     pub fn internal(message: impl std::fmt::Display) -> Self {
-        Self::new(500, "InternalError", format!("Internal error occurred: {message}"))
+        Self::new(500, Reason::InternalError, format!("Internal error occurred: {message}"))
     }
 
     pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new(503, "ServiceUnavailable", message)
+        Self::new(503, Reason::ServiceUnavailable, message)
     }
 
     pub fn timeout(message: impl Into<String>) -> Self {
-        Self::new(504, "Timeout", message)
+        Self::new(504, Reason::Timeout, message)
     }
 
     pub fn with_message(mut self, message: impl Into<String>) -> Self {
@@ -238,7 +326,7 @@ impl ApiError {
             "metadata": {},
             "status": "Failure",
             "message": self.message,
-            "reason": self.reason,
+            "reason": self.reason.as_str(),
         });
         if let (Some(map), Some(details)) = (status.as_object_mut(), &self.details) {
             map.insert("details".into(), details.clone());
@@ -255,6 +343,8 @@ impl std::fmt::Display for ApiError {
         write!(f, "{} ({}): {}", self.code, self.reason, self.message)
     }
 }
+
+impl std::error::Error for ApiError {}
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {

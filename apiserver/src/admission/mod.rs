@@ -116,7 +116,7 @@ impl Admission {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Err(ApiError::new(403, "Forbidden", "not yet ready to handle request"))
+        Err(ApiError::new(403, crate::status::Reason::Forbidden, "not yet ready to handle request"))
     }
 
     /// Waits (a bounded while) for the configurations to be read once, so the server starts

@@ -223,11 +223,12 @@ fn decide(
     if !b.deny {
         return Ok(());
     }
-    let (code, reason): (u16, &'static str) = match reason.as_deref() {
-        Some("Unauthorized") => (401, "Unauthorized"),
-        Some("Forbidden") => (403, "Forbidden"),
-        Some("RequestEntityTooLarge") => (413, "RequestEntityTooLarge"),
-        _ => (422, "Invalid"),
+    use crate::status::Reason;
+    let (code, reason) = match reason.as_deref() {
+        Some("Unauthorized") => (401, Reason::Unauthorized),
+        Some("Forbidden") => (403, Reason::Forbidden),
+        Some("RequestEntityTooLarge") => (413, Reason::RequestEntityTooLarge),
+        _ => (422, Reason::Invalid),
     };
     let resource = crate::status::qualified(a.res.info.group, a.res.info.plural);
     let message = format!("{resource} \"{}\" is forbidden: {text}", a.name);

@@ -11,7 +11,7 @@ use super::webhooks::{FailurePolicy, Webhook};
 use super::{Attributes, Operation};
 use crate::object;
 use crate::registry::Ctx;
-use crate::status::ApiError;
+use crate::status::{ApiError, Reason};
 
 /// Calls a mutating webhook and applies its patch to `obj`; returns whether `obj` changed.
 pub async fn call(
@@ -137,43 +137,22 @@ fn denied(name: &str, status: Option<&Value>) -> ApiError {
 
 /// A webhook's own reason is passed on as given (kept for the server's life: configured webhooks
 /// use a handful; past a bound, new ones read as none).
-fn intern_reason(reason: &str) -> &'static str {
-    static SEEN: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
-    if let Some(known) = KNOWN.iter().find(|k| **k == reason) {
+fn intern_reason(reason: &str) -> Reason {
+    static SEEN: std::sync::Mutex<Vec<&'static String>> = std::sync::Mutex::new(Vec::new());
+    if let Some(known) = Reason::parse(reason) {
         return known;
     }
-    let Ok(mut seen) = SEEN.lock() else { return "" };
-    if let Some(r) = seen.iter().find(|r| **r == reason) {
-        return r;
+    let Ok(mut seen) = SEEN.lock() else { return Reason::Unknown };
+    if let Some(r) = seen.iter().find(|r| r.as_str() == reason) {
+        return Reason::Other(r);
     }
     if seen.len() >= 256 || reason.len() > 128 {
-        return "";
+        return Reason::Unknown;
     }
-    let leaked: &'static str = Box::leak(reason.to_string().into_boxed_str());
+    let leaked: &'static String = Box::leak(Box::new(reason.to_string()));
     seen.push(leaked);
-    leaked
+    Reason::Other(leaked)
 }
-
-const KNOWN: &[&str] = &[
-    "Unauthorized",
-    "Forbidden",
-    "NotFound",
-    "AlreadyExists",
-    "Conflict",
-    "Gone",
-    "Invalid",
-    "ServerTimeout",
-    "Timeout",
-    "TooManyRequests",
-    "BadRequest",
-    "MethodNotAllowed",
-    "NotAcceptable",
-    "RequestEntityTooLarge",
-    "UnsupportedMediaType",
-    "InternalError",
-    "Expired",
-    "ServiceUnavailable",
-];
 
 /// Applies a webhook's base64 JSONPatch (to the served form of the object, which is what the
 /// webhook saw); returns whether it changed anything.

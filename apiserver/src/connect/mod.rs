@@ -142,7 +142,11 @@ impl KubeletClient {
         B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
     {
         let unreachable = |e: &dyn std::fmt::Display| {
-            ApiError::new(502, "ServiceUnavailable", format!("error dialing the kubelet at {address}: {e}"))
+            ApiError::new(
+                502,
+                crate::status::Reason::ServiceUnavailable,
+                format!("error dialing the kubelet at {address}: {e}"),
+            )
         };
         let tcp = tokio::time::timeout(Duration::from_secs(10), tokio::net::TcpStream::connect(address))
             .await
@@ -197,13 +201,14 @@ pub async fn kubelet_error(response: http::Response<Incoming>) -> ApiError {
     let code = response.status().as_u16();
     let body = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let text = String::from_utf8_lossy(&body[..body.len().min(4096)]).trim().to_string();
+    use crate::status::Reason;
     let reason = match code {
-        400 => "BadRequest",
-        401 => "Unauthorized",
-        403 => "Forbidden",
-        404 => "NotFound",
-        409 => "Conflict",
-        _ => "InternalError",
+        400 => Reason::BadRequest,
+        401 => Reason::Unauthorized,
+        403 => Reason::Forbidden,
+        404 => Reason::NotFound,
+        409 => Reason::Conflict,
+        _ => Reason::InternalError,
     };
     ApiError::new(code, reason, text)
 }

@@ -139,7 +139,7 @@ async fn refuse_names(registry: &Arc<Registry>, crd: &Value, reason: &str, messa
         status.insert("conditions".into(), Value::Array(kept));
     }
     match ops::update(&Ctx::internal(registry), &res, None, object::name(crd), next, Part::Status).await {
-        Err(e) if e.reason == "Conflict" => Ok(()),
+        Err(e) if e.reason == crate::status::Reason::Conflict => Ok(()),
         other => other.map(drop),
     }
 }
@@ -216,7 +216,7 @@ async fn establish(registry: &Arc<Registry>, crd: &Value) -> Result<(), ApiError
     let ctx = Ctx::internal(registry);
     match ops::update(&ctx, &res, None, object::name(crd), next, Part::Status).await {
         // A newer version arrived meanwhile: its event brings us back here.
-        Err(e) if e.reason == "Conflict" => Ok(()),
+        Err(e) if e.reason == crate::status::Reason::Conflict => Ok(()),
         other => other.map(drop),
     }
 }

@@ -36,7 +36,7 @@ fn kind_of(content_type: &str) -> Result<Kind, ApiError> {
         "application/apply-patch+yaml" => Ok(Kind::Apply),
         other => Err(ApiError::new(
             415,
-            "UnsupportedMediaType",
+            crate::status::Reason::UnsupportedMediaType,
             format!(
                 "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got {other:?})"
             ),
@@ -60,12 +60,12 @@ pub fn json_patch(doc: &Value, ops: &Value) -> Result<Value, ApiError> {
         json_patch::patch(&mut doc, std::slice::from_ref(&op)).map_err(|e| match e.kind {
             json_patch::PatchErrorKind::TestFailed => ApiError::new(
                 422,
-                "Invalid",
+                crate::status::Reason::Invalid,
                 format!("the server rejected our request due to an error in our request: test operation failed: {e}"),
             ),
             _ => ApiError::new(
                 422,
-                "Invalid",
+                crate::status::Reason::Invalid,
                 format!("the server rejected our request due to an error in our request: {e}"),
             ),
         })?;
@@ -171,8 +171,8 @@ fn apply_patch(
                 let meta = schema::schemas().patch_meta(group, version, kind_name);
                 strategic::apply(current, body, meta.as_ref()).map_err(|e| match e.status_code() {
                     400 => ApiError::bad_request(e.message()),
-                    422 => ApiError::new(422, "Invalid", e.message()),
-                    _ => ApiError::new(500, "", e.message()),
+                    422 => ApiError::new(422, crate::status::Reason::Invalid, e.message()),
+                    _ => ApiError::new(500, crate::status::Reason::Unknown, e.message()),
                 })
             }
         }

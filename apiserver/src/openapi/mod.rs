@@ -265,7 +265,8 @@ pub async fn document(State(api): State<Arc<Api>>, Path(path): Path<String>) -> 
             bytes.clone(),
         )
             .into_response(),
-        None => ApiError::new(404, "NotFound", "the server could not find the requested resource").into_response(),
+        None => ApiError::new(404, crate::status::Reason::NotFound, "the server could not find the requested resource")
+            .into_response(),
     }
 }
 

@@ -56,7 +56,7 @@ fn apply_error(e: apply::ApplyError, res: &Resource, name: &str) -> ApiError {
                 .into_iter()
                 .map(|c| json!({"reason": c.reason, "message": c.message, "field": c.field}))
                 .collect();
-            let mut err = ApiError::new(409, "Conflict", e.message());
+            let mut err = ApiError::new(409, crate::status::Reason::Conflict, e.message());
             err.details = Some(json!({"name": name, "group": res.group(), "kind": res.info.plural, "causes": causes}));
             err
         }
@@ -331,7 +331,9 @@ pub async fn patch(
             return Err(ApiError::modified(res.group(), res.info.plural, name));
         }
         match write_update(ctx, res, name, old, revision, patched, part).await {
-            Err(e) if e.reason == "Conflict" && attempts < 5 && requested == revision.to_string() => {
+            Err(e)
+                if e.reason == crate::status::Reason::Conflict && attempts < 5 && requested == revision.to_string() =>
+            {
                 attempts += 1;
             }
             other => return other,

@@ -24,8 +24,11 @@ pub struct Expectations {
 }
 
 impl Expectations {
-    fn with<T>(&self, f: impl FnOnce(&mut HashMap<String, Expected>) -> T) -> Option<T> {
-        self.by_key.lock().ok().map(|mut map| f(&mut map))
+    /// A poisoned lock is recovered: every critical section here is one map operation, so
+    /// the map is whole; skipping it instead would report unmet expectations as satisfied and
+    /// let the controller act twice.
+    fn with<T>(&self, f: impl FnOnce(&mut HashMap<String, Expected>) -> T) -> T {
+        f(&mut self.by_key.lock().unwrap_or_else(std::sync::PoisonError::into_inner))
     }
 
     /// Whether the cache has caught up with what `key` last asked for (or nothing is expected).
@@ -34,7 +37,6 @@ impl Expectations {
             None => true,
             Some(e) => (e.adds <= 0 && e.dels <= 0) || e.set.elapsed() > TIMEOUT,
         })
-        .unwrap_or(true)
     }
 
     /// Records that `key` is about to create `adds` and delete `dels` objects.
@@ -78,6 +80,27 @@ mod tests {
         assert!(e.satisfied("ns/other"));
         e.expect("ns/rs", 1, 0);
         e.forget("ns/rs");
+        assert!(e.satisfied("ns/rs"));
+    }
+}
+
+#[cfg(test)]
+mod poison {
+    use super::*;
+
+    #[test]
+    fn a_poisoned_lock_never_reports_unmet_expectations_as_satisfied() {
+        let e = std::sync::Arc::new(Expectations::default());
+        e.expect("ns/rs", 1, 0);
+        let poisoner = e.clone();
+        let _ = std::thread::spawn(move || {
+            let _guard = poisoner.by_key.lock();
+            panic!("poison the lock");
+        })
+        .join();
+        assert!(e.by_key.is_poisoned());
+        assert!(!e.satisfied("ns/rs"));
+        e.creation_observed("ns/rs");
         assert!(e.satisfied("ns/rs"));
     }
 }
