@@ -264,10 +264,23 @@ pub async fn binding(call: &Call<'_>, ns: Option<&str>, name: Option<&str>) -> R
     };
     // nodeName may only be set here, so go around the pod update rules by writing the whole
     // object with the pod's own strategy skipped: a binding is its own operation upstream.
-    let (current, revision) = ops::get(&ctx, &pods, ns, &pod_name).await?;
-    let mut next = apply(&current)?;
-    if !ctx.dry_run {
-        ops::store_update(&ctx, &pods, &mut next, revision).await?;
+    // Another writer (the kubelet, a status patch) may get in between the read and the write:
+    // read again and retry, as upstream's GuaranteedUpdate does; the binding's own conflicts
+    // (already assigned, deleting) come from `apply` and are final.
+    const ATTEMPTS: usize = 16;
+    for attempt in 1..=ATTEMPTS {
+        let (current, revision) = ops::get(&ctx, &pods, ns, &pod_name).await?;
+        let mut next = apply(&current)?;
+        if ctx.dry_run {
+            break;
+        }
+        match ops::store_update(&ctx, &pods, &mut next, revision).await {
+            Err(e) if e.is_conflict() && attempt < ATTEMPTS => continue,
+            result => {
+                result?;
+                break;
+            }
+        }
     }
     let mut done = status::success("", "pods", &pod_name, None);
     if let Some(map) = done.as_object_mut() {
